@@ -1,0 +1,74 @@
+# xen-pci-ims: build Xen 4.17's toolstack with this overlay and run the tests.
+#
+#   make            set up, fetch, patch and build libxenlight, libxlutil, xl
+#   make check      all of the above, then every test
+#   make demo       explain plans for the shipped fixtures on fake hosts
+#
+# See README.md.  BUILD=dir moves the build directory; V=1 shows commands.
+
+TOP    := $(CURDIR)
+BUILD  ?= $(TOP)/build
+XEN    := $(BUILD)/xen
+JOBS   ?= $(shell nproc)
+export BUILD
+
+ifeq ($(V),1)
+XMAKE  := $(MAKE) -j$(JOBS)
+else
+XMAKE  := $(MAKE) -s -j$(JOBS)
+endif
+
+TREE   := BUILD=$(BUILD) $(TOP)/scripts/xen-tree.sh
+
+.PHONY: all build deps fetch sync configure check test demo run \
+        reset-tree clean distclean fuzz bench
+
+all: build
+
+deps:
+	@$(TREE) deps
+
+fetch: deps
+	@$(TREE) fetch
+
+sync: fetch
+	@$(TREE) sync
+
+configure: sync
+	@$(TREE) configure
+
+build: configure
+	@echo "build: tools/include tools/libs tools/xl"
+	@$(XMAKE) -C $(XEN)/tools/include
+	@$(XMAKE) -C $(XEN)/tools/libs
+	@$(XMAKE) -C $(XEN)/tools/xl
+
+# Every test: unit tests (cmocka) and scripted xl runs.  Each suite prints
+# its own summary; the exit status is non-zero when any of them failed.
+check: build
+	@$(XMAKE) -C $(XEN)/tools/tests/ims check
+
+test: check
+
+demo: build
+	@$(XMAKE) -C $(XEN)/tools/tests/ims demo
+
+run: demo
+
+fuzz: build
+	@$(XMAKE) -C $(XEN)/tools/tests/ims fuzz
+
+bench: build
+	@$(XMAKE) -C $(XEN)/tools/tests/ims bench
+
+# Throw away edits made by hand in the build tree (after saving them).
+reset-tree:
+	@$(TREE) reset
+
+clean:
+	-@[ ! -d $(XEN)/tools ] || $(MAKE) -s -C $(XEN)/tools/tests/ims clean
+	-@[ ! -d $(XEN)/tools ] || $(MAKE) -s -C $(XEN)/tools/xl clean
+	-@[ ! -d $(XEN)/tools ] || $(MAKE) -s -C $(XEN)/tools/libs clean
+
+distclean:
+	rm -rf $(BUILD)

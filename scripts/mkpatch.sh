@@ -1,0 +1,54 @@
+#!/bin/bash
+# Write (or refresh) one patch of the series from edits made in the build tree.
+#
+#   scripts/mkpatch.sh NAME.patch MESSAGE-FILE PATH...
+#
+# NAME.patch is the file under patches/; MESSAGE-FILE holds the commit
+# message (first line: subject, e.g. "libxl: ...", then a blank line and the
+# body).  PATHs are the files in the build tree the patch changes.  The diff
+# is taken against pristine + every patch listed *before* NAME in
+# patches/series, so a patch in the middle of the series can be refreshed.
+# A new NAME is appended to patches/series.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+TREE=$BUILD/xen
+
+[ $# -ge 3 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+name=$1; msg=$2; shift 2
+[ -f "$msg" ] || { echo "mkpatch: $msg: no such file" >&2; exit 2; }
+touch "$TOP/patches/series"
+
+git_b() { git -C "$TREE" "$@"; }
+idx=$BUILD/.mkpatch-index
+rm -f "$idx"
+GIT_INDEX_FILE=$idx git_b read-tree refs/ims/pristine
+while read -r p; do
+    case "$p" in ''|'#'*) continue ;; esac
+    [ "$p" = "$name" ] && break
+    GIT_INDEX_FILE=$idx git_b apply --cached "$TOP/patches/$p"
+done < "$TOP/patches/series"
+before=$(GIT_INDEX_FILE=$idx git_b write-tree)
+rm -f "$idx"
+
+diff=$(git_b diff --no-color --no-ext-diff "$before" -- "$@")
+[ -n "$diff" ] || { echo "mkpatch: no changes in $*" >&2; exit 1; }
+stat=$(git_b diff --stat=72 "$before" -- "$@")
+
+{
+    echo "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001"
+    echo "From: xen-pci-ims developers <xen-pci-ims@localhost>"
+    echo "Subject: [PATCH] $(head -n1 "$msg")"
+    echo
+    tail -n +3 "$msg"
+    echo "---"
+    echo "$stat"
+    echo
+    echo "$diff"
+    echo "-- "
+    echo "2.39.5"
+} > "$TOP/patches/$name"
+
+grep -qx "$name" "$TOP/patches/series" || echo "$name" >> "$TOP/patches/series"
+echo "mkpatch: wrote patches/$name"

@@ -1,0 +1,206 @@
+#!/bin/bash
+# Fetch, verify and prepare the Xen source tree this overlay builds against.
+#
+#   scripts/xen-tree.sh deps       install build dependencies (apt-get)
+#   scripts/xen-tree.sh fetch      download and verify the pinned .orig tarball
+#   scripts/xen-tree.sh sync       unpack (once), then make the tree equal to
+#                                  pristine + patches/series + this overlay
+#   scripts/xen-tree.sh configure  run Xen's tools-only configure (once)
+#
+# The build tree is a git repository whose first commit is the pristine
+# source.  sync computes the wanted tree in a scratch index and moves the
+# work tree to it with "git read-tree -m -u", which rewrites only the files
+# whose content changes: an edit to one overlay file rebuilds one object.
+#
+# Environment:
+#   BUILD            build directory (default: ./build)
+#   XEN_SRC_TARBALL  use this local tarball instead of Debian's archive
+#   XEN_SRC_SHA256   accept this sha256 instead of the pinned one
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+# shellcheck source=../xen-source.conf
+. "$TOP/xen-source.conf"
+DL=$BUILD/dl
+TREE=$BUILD/xen
+WANT_SHA=${XEN_SRC_SHA256:-$XEN_ORIG_SHA256}
+
+die() { echo "xen-tree: error: $*" >&2; exit 1; }
+say() { echo "xen-tree: $*"; }
+
+# Build dependencies of the tools-only build and of the tests.
+DEPS="build-essential git python3 python3-dev pkg-config acpica-tools
+      uuid-dev libyajl-dev zlib1g-dev liblzma-dev libbz2-dev libzstd-dev
+      libpci-dev pciutils libcmocka-dev valgrind clang
+      qemu-system-xen xz-utils dpkg-dev systemd perl"
+
+deps() {
+    local missing=()
+    for p in $DEPS; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
+    say "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# apt-get source needs deb-src entries; add ones mirroring the deb entries.
+ensure_deb_src() {
+    if grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ ||
+       grep -qs '^deb-src' /etc/apt/sources.list; then
+        return 0
+    fi
+    [ "$(id -u)" = 0 ] || die "no deb-src entries in apt's sources (run as root, or set XEN_SRC_TARBALL)"
+    local src=/etc/apt/sources.list.d/debian.sources
+    if [ -f "$src" ]; then
+        sed -e 's/^Types: deb$/Types: deb-src/' "$src" \
+            > /etc/apt/sources.list.d/xen-pci-ims-src.sources
+    elif [ -f /etc/apt/sources.list ]; then
+        sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list \
+            > /etc/apt/sources.list.d/xen-pci-ims-src.list
+    else
+        die "cannot find apt sources to mirror as deb-src (set XEN_SRC_TARBALL)"
+    fi
+    apt-get update -q
+}
+
+verify() {
+    local f=$1 got
+    got=$(sha256sum "$f" | cut -d' ' -f1)
+    if [ "$got" != "$WANT_SHA" ]; then
+        die "$f: sha256 $got does not match the pinned $WANT_SHA (xen-source.conf).
+  If you really mean to build another source, set XEN_SRC_SHA256=$got."
+    fi
+}
+
+fetch() {
+    mkdir -p "$DL"
+    local tarball=$DL/$XEN_ORIG_TARBALL
+    if [ -n "${XEN_SRC_TARBALL:-}" ]; then
+        [ -f "$XEN_SRC_TARBALL" ] || die "XEN_SRC_TARBALL=$XEN_SRC_TARBALL: no such file"
+        verify "$XEN_SRC_TARBALL"
+        cp -f "$XEN_SRC_TARBALL" "$tarball"
+        return 0
+    fi
+    if [ -f "$tarball" ]; then
+        verify "$tarball"
+        return 0
+    fi
+    ensure_deb_src
+    say "fetching xen=$XEN_DEB_VERSION from Debian's archive"
+    (cd "$DL" && apt-get source --download-only -q "xen=$XEN_DEB_VERSION") ||
+        die "apt-get source xen=$XEN_DEB_VERSION failed (set XEN_SRC_TARBALL to build from a local copy)"
+    [ -f "$tarball" ] || die "apt-get source did not produce $XEN_ORIG_TARBALL"
+    verify "$tarball"
+}
+
+git_b() { git -C "$TREE" -c user.name=xen-pci-ims -c user.email=build@localhost "$@"; }
+
+unpack() {
+    local stamp=$TREE/.git/ims-pristine-sha256
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$WANT_SHA" ]; then
+        return 0
+    fi
+    [ ! -e "$TREE" ] || die "$TREE exists but is not from the pinned tarball: remove it (make distclean)"
+    say "unpacking $XEN_ORIG_TARBALL"
+    mkdir -p "$TREE"
+    tar -C "$TREE" --strip-components=1 -xf "$DL/$XEN_ORIG_TARBALL"
+    git_b init -q
+    git_b add -A -f .
+    git_b commit -q -m "pristine $XEN_ORIG_TARBALL"
+    git_b update-ref refs/ims/pristine HEAD
+    git_b update-ref refs/ims/applied HEAD
+    echo "$WANT_SHA" > "$stamp"
+}
+
+# Files of the overlay: everything under the Xen-tree directories of this
+# repository that git tracks or would track.
+overlay_files() {
+    if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+        git -C "$TOP" ls-files -co --exclude-standard -- tools docs xen
+    else
+        (cd "$TOP" && find tools docs xen -type f 2>/dev/null)
+    fi
+}
+
+sync_tree() {
+    unpack
+    local idx=$BUILD/.sync-index p new cur
+    rm -f "$idx"
+    GIT_INDEX_FILE=$idx git_b read-tree refs/ims/pristine
+    if [ -f "$TOP/patches/series" ]; then
+        while read -r p; do
+            case "$p" in ''|'#'*) continue ;; esac
+            [ -f "$TOP/patches/$p" ] || die "patches/series lists $p, which does not exist"
+            GIT_INDEX_FILE=$idx git_b apply --cached --whitespace=nowarn \
+                "$TOP/patches/$p" ||
+                die "patch $p does not apply to the pristine tree plus the patches before it"
+        done < "$TOP/patches/series"
+    fi
+    local files
+    files=$(overlay_files)
+    if [ -n "$files" ]; then
+        (cd "$TOP" && echo "$files" | while read -r f; do
+             [ -f "$f" ] || continue
+             m=100644; [ -x "$f" ] && m=100755
+             printf '%s %s\t%s\n' "$m" "$(git_b hash-object -w --no-filters "$TOP/$f")" "$f"
+         done) | GIT_INDEX_FILE=$idx git_b update-index --index-info
+    fi
+    new=$(GIT_INDEX_FILE=$idx git_b write-tree)
+    rm -f "$idx"
+    cur=$(git_b rev-parse 'refs/ims/applied^{tree}')
+    if [ "$new" = "$cur" ]; then
+        return 0
+    fi
+    # Files edited in the build tree that already hold the wanted content
+    # (a patch just written with scripts/mkpatch.sh) are taken as they are.
+    local f
+    git_b diff --name-only | while read -r f; do
+        if [ "$(git_b hash-object --no-filters -- "$f")" = \
+             "$(git_b rev-parse -q --verify "$new:$f" || true)" ]; then
+            git_b update-index -- "$f"
+        fi
+    done
+    git_b read-tree -m -u "$cur" "$new" ||
+        die "the build tree has local edits to files the overlay or patches change.
+  Save them as a patch (see README: refreshing a patch), then run: make reset-tree"
+    git_b update-ref refs/ims/applied \
+        "$(git_b commit-tree "$new" -p refs/ims/pristine -m 'pristine + patches + overlay')"
+    say "tree updated: $(git_b diff --name-only "$cur" "$new" | wc -l) file(s) changed"
+}
+
+reset_tree() {
+    unpack
+    git_b read-tree --reset -u 'refs/ims/applied^{tree}'
+}
+
+CONFIGURE_FLAGS="--disable-xen --disable-docs --disable-stubdom
+  --disable-ocamltools --disable-golang --disable-seabios
+  --disable-qemu-traditional --disable-rombios --disable-ipxe
+  --disable-monitors --disable-xsmpolicy --disable-pvshim
+  --with-system-qemu=/usr/libexec/xen-qemu-system-i386"
+
+configure() {
+    local stamp=$TREE/config/Tools.mk
+    [ -f "$stamp" ] && return 0
+    say "configuring (tools only)"
+    # shellcheck disable=SC2086
+    (cd "$TREE" && PYTHON=/usr/bin/python3 ./configure -q $CONFIGURE_FLAGS) ||
+        die "configure failed (see its output above)"
+}
+
+case "${1:-}" in
+deps) deps ;;
+fetch) fetch ;;
+sync) sync_tree ;;
+reset) reset_tree ;;
+configure) configure ;;
+*) echo "usage: $0 deps|fetch|sync|reset|configure" >&2; exit 2 ;;
+esac

@@ -1,0 +1,163 @@
+/*
+ * Internal interfaces of libxl's support for IMS-like PCI devices: devices
+ * whose driver reads the MSI address/data back from config space and hands
+ * them to the device by another path (Qualcomm ath11k/ath12k Wi-Fi).
+ *
+ *   libxl_ims_db.c         policy database: load, validate, match
+ *   libxl_pci_ims_facts.c  facts: device identity (libpci), host IOMMU facts
+ *   libxl_pci_ims.c        facts -> plan (pure), plan -> QEMU/xenstore/Xen
+ *
+ * Decisions are pure functions of their arguments (no I/O, no global
+ * state) so that they can be tested exhaustively; I/O stays at thin edges.
+ * Strings stored in IDL structures (plans, facts, entries) are allocated
+ * with NOGC, because the IDL's dispose functions free them.
+ *
+ * Copyright (C) 2026 xen-pci-ims developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU Lesser General Public License as published
+ * by the Free Software Foundation; version 2.1 only. with the special
+ * exception on linking described in file LICENSE.
+ */
+
+#ifndef LIBXL_IMS_H
+#define LIBXL_IMS_H
+
+#include "libxl_internal.h"
+
+/* Every host file is read through this prefix ($LIBXL_IMS_ROOT). */
+#define LIBXL_IMS_ROOT_ENV       "LIBXL_IMS_ROOT"
+/* Colon-separated database files replacing the default ones. */
+#define LIBXL_IMS_DB_ENV         "LIBXL_IMS_DB"
+/* An lspci -xxx dump read instead of sysfs (libpci's dump access). */
+#define LIBXL_IMS_PCI_DUMP_ENV   "LIBXL_IMS_PCI_DUMP"
+
+#define LIBXL_IMS_DB_MAIN        "/etc/xen/ims-quirks.cfg"
+#define LIBXL_IMS_DB_DROPIN_DIR  "/etc/xen/ims-quirks.d"
+#define LIBXL_IMS_FACTS_FILE     "/var/run/xen/ims-host-facts"
+
+/* Longest database line accepted, in bytes, without its line end. */
+#define LIBXL_IMS_DB_MAX_LINE    4096
+
+/* $LIBXL_IMS_ROOT prepended to an absolute host path (gc-allocated). */
+_hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
+
+/*----- policy database (libxl_ims_db.c) -----*/
+
+/*
+ * Precedence: a device matches an entry when vendor and device are equal
+ * and, where the entry gives them, subsys and class are equal too.  Among
+ * matching entries the most specific wins: subsys+class > subsys > class >
+ * vendor:device only.  Among equally specific ones the later wins: later
+ * line in a file, later file in load order (main file, then drop-ins in
+ * lexical order).  An entry that leaves amd= or intel= out takes the
+ * default for that vendor (amd=expose, intel=export).
+ *
+ * A file with an error contributes no entries at all (bad input changes
+ * nothing); warnings do not reject a file.
+ */
+typedef struct libxl__ims_db {
+    libxl_pci_ims_db_entry *entries;  /* gc-allocated */
+    int nr_entries;
+    libxl_pci_ims_diag *diags;        /* gc-allocated */
+    int nr_diags;
+    int nr_errors;
+    /* private to libxl_ims_db.c: lookup index */
+    int *order;
+    int allocated, diags_allocated;
+} libxl__ims_db;
+
+_hidden void libxl__ims_db_init(libxl__ims_db *db);
+
+/*
+ * Parses one file's contents (pure: no I/O) and appends its entries and
+ * diagnostics to db.  file is the name used in diagnostics.  Returns the
+ * number of errors found in this buffer.
+ */
+_hidden int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db,
+                                const char *file,
+                                const char *buf, size_t len);
+
+/*
+ * Loads files (or the system database when files is NULL), checking each
+ * file's owner and mode; strict_perms makes a bad owner or mode an error
+ * (else a warning).  Always returns a db (*db_r); returns 0 when the load
+ * found no error, ERROR_INVAL otherwise.
+ */
+_hidden int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
+                               int nr_files, bool strict_perms,
+                               libxl__ims_db **db_r);
+
+/* Builds the lookup index; called by load, and by callers of parse. */
+_hidden void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db);
+
+/* The winning entry for a device, or NULL. */
+_hidden const libxl_pci_ims_db_entry *libxl__ims_db_lookup(
+    const libxl__ims_db *db, uint16_t vendor, uint16_t device,
+    uint16_t subvendor, uint16_t subdevice, uint32_t class_code);
+
+/*----- facts (libxl_pci_ims_facts.c) -----*/
+
+/*
+ * Pure parsers of the evidence a dom0 can see.  Each fills only what its
+ * text really says (iommu, intremap, their _source strings, evidence
+ * lines) and leaves the rest as it is.  source names the place the text
+ * came from, for the _source strings.
+ */
+_hidden void libxl__ims_facts_from_xen_log(libxl__gc *gc, const char *log,
+                                           const char *source,
+                                           libxl_pci_ims_facts *f);
+_hidden void libxl__ims_facts_from_cmdline(libxl__gc *gc, const char *cmdline,
+                                           const char *source,
+                                           libxl_pci_ims_facts *f);
+_hidden void libxl__ims_facts_from_acpi(libxl__gc *gc,
+                                        const char *const *tables, int n,
+                                        const char *source,
+                                        libxl_pci_ims_facts *f);
+_hidden void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
+                                           const char *source,
+                                           libxl_pci_ims_facts *f);
+/* The record written at boot: returns ERROR_INVAL on a malformed file. */
+_hidden int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
+                                         const char *source,
+                                         libxl_pci_ims_facts *f);
+_hidden char *libxl__ims_facts_to_record(libxl__gc *gc,
+                                         const libxl_pci_ims_facts *f);
+
+/*
+ * The host facts, best evidence first: the boot record, Xen's console
+ * ring, Xen's command line, ACPI tables, CPU vendor.  Hypervisor queries
+ * are skipped on an offline context.
+ */
+_hidden int libxl__ims_host_facts(libxl__gc *gc, libxl_pci_ims_facts *f);
+
+/* Device identity from a config space image (pure). */
+_hidden int libxl__ims_identity_from_config(libxl__gc *gc,
+                                            const uint8_t *cfg, size_t len,
+                                            libxl_pci_ims_identity *id);
+/* Device identity through libpci (sysfs, or $LIBXL_IMS_PCI_DUMP). */
+_hidden int libxl__ims_pci_identity(libxl__gc *gc,
+                                    const libxl_device_pci *pci,
+                                    libxl_pci_ims_identity *id);
+
+/*----- plan (libxl_pci_ims.c) -----*/
+
+/*
+ * The decision (DESIGN section 4), pure.  policy must not be DEFAULT;
+ * entry is the database match or NULL.  Fills plan->policy, strategy,
+ * outcome, applied, reason, warning and match; reads nothing else.
+ */
+_hidden void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
+                               const libxl_pci_ims_db_entry *entry,
+                               const libxl_pci_ims_facts *facts,
+                               libxl_pci_ims_plan *plan);
+
+#endif /* LIBXL_IMS_H */
+
+/*
+ * Local variables:
+ * mode: C
+ * c-basic-offset: 4
+ * indent-tabs-mode: nil
+ * End:
+ */

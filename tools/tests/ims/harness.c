@@ -1,0 +1,150 @@
+/*
+ * Test seam: see harness.h and README.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+
+#include <xenctrl.h>
+#include <xenstore.h>
+
+int test_xc_open_calls;
+
+/* No privcmd here: hand out a handle that must never be dereferenced. */
+static char dummy_xch;
+
+xc_interface *__wrap_xc_interface_open(xentoollog_logger *logger,
+                                       xentoollog_logger *dombuild_logger,
+                                       unsigned open_flags);
+xc_interface *__wrap_xc_interface_open(xentoollog_logger *logger,
+                                       xentoollog_logger *dombuild_logger,
+                                       unsigned open_flags)
+{
+    test_xc_open_calls++;
+    return (xc_interface *)&dummy_xch;
+}
+
+int __wrap_xc_interface_close(xc_interface *xch);
+int __wrap_xc_interface_close(xc_interface *xch)
+{
+    assert_ptr_equal(xch, &dummy_xch);
+    return 0;
+}
+
+struct xs_handle *__real_xs_open(unsigned long flags);
+struct xs_handle *__wrap_xs_open(unsigned long flags);
+struct xs_handle *__wrap_xs_open(unsigned long flags)
+{
+    /* Only a test xenstored on a private socket, never the host's. */
+    if (!getenv("XENSTORED_PATH"))
+        return NULL;
+    return __real_xs_open(flags | XS_OPEN_SOCKETONLY);
+}
+
+static xentoollog_logger_stdiostream *logger;
+
+static xentoollog_logger *test_logger(void)
+{
+    if (!logger)
+        logger = xtl_createlogger_stdiostream(stderr,
+                     getenv("IMS_TEST_VERBOSE") ? XTL_DEBUG : XTL_CRITICAL,
+                     0);
+    return (xentoollog_logger *)logger;
+}
+
+libxl_ctx *test_ctx_alloc(void)
+{
+    libxl_ctx *ctx = NULL;
+
+    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, test_logger()))
+        return NULL;
+    return ctx;
+}
+
+libxl_ctx *test_ctx_alloc_offline(void)
+{
+    libxl_ctx *ctx = NULL;
+
+    if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, LIBXL_CTX_OFFLINE,
+                        test_logger()))
+        return NULL;
+    return ctx;
+}
+
+void test_ctx_free(libxl_ctx *ctx)
+{
+    libxl_ctx_free(ctx);
+}
+
+const char *test_fixture(const char *rel)
+{
+    static char buf[4096];
+    const char *dir = getenv("IMS_FIXTURES");
+
+    snprintf(buf, sizeof(buf), "%s/%s", dir ? dir : "fixtures", rel);
+    return buf;
+}
+
+static char tmpdir[256];
+
+const char *test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        strcpy(tmpdir, "/tmp/ims-test.XXXXXX");
+        if (!mkdtemp(tmpdir))
+            fail_msg("mkdtemp failed");
+    }
+    return tmpdir;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    return remove(path);
+}
+
+void test_tmpdir_cleanup(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+}
+
+const char *test_write_file(const char *dir, const char *name,
+                            const char *contents)
+{
+    char *path;
+    FILE *f;
+
+    if (asprintf(&path, "%s/%s", dir, name) < 0)
+        fail_msg("asprintf");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(contents, f);
+    fclose(f);
+    chmod(path, 0644);
+    return path; /* leaked: tests are short-lived */
+}
+
+char *test_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc(n + 1);
+    if (fread(buf, 1, n, f) != (size_t)n) n = 0;
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}

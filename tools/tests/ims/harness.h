@@ -1,0 +1,44 @@
+/*
+ * Test seam for running real libxl code without a hypervisor.
+ *
+ * Tests link the static libxenlight.a and wrap (ld --wrap) the calls that
+ * reach Xen.  xc_interface_open() returns a dummy handle, so a libxl_ctx
+ * can be allocated on any machine; calls that would use the handle are
+ * wrapped one by one as tests need them.  xs_open() reaches a real
+ * xenstored when XENSTORED_PATH names its socket, else fails as without
+ * Xen.  See README.
+ */
+#ifndef IMS_TEST_HARNESS_H
+#define IMS_TEST_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <cmocka.h>
+
+#include <libxl.h>
+
+/* A context with the dummy hypervisor handle (xsh: see above). */
+libxl_ctx *test_ctx_alloc(void);
+/* A context made with LIBXL_CTX_OFFLINE, as xl makes one without Xen. */
+libxl_ctx *test_ctx_alloc_offline(void);
+void test_ctx_free(libxl_ctx *ctx);
+
+/* Path of a fixture file, from $IMS_FIXTURES (set by the Makefile). */
+const char *test_fixture(const char *rel);
+
+/* A fresh temporary directory, removed by test_tmpdir_cleanup(). */
+const char *test_tmpdir(void);
+void test_tmpdir_cleanup(void);
+/* Writes contents to dir/name (mode 0644) and returns the path. */
+const char *test_write_file(const char *dir, const char *name,
+                            const char *contents);
+/* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
+char *test_read_file(const char *path);
+
+/* How many times the wrapped hypervisor entry points were called. */
+extern int test_xc_open_calls;
+
+#endif
