@@ -152,6 +152,39 @@ _hidden void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
                                const libxl_pci_ims_facts *facts,
                                libxl_pci_ims_plan *plan);
 
+/* Decides from a QMP device-list-properties "return" value (pure). */
+_hidden libxl_pci_ims_support libxl__ims_qmp_x_ims_support(
+    const libxl__json_object *props);
+/* The same from a QMP transcript, reply "id": "ims" (pure). */
+_hidden libxl_pci_ims_support libxl__ims_qmp_transcript_support(
+    libxl__gc *gc, const char *transcript);
+/* Asks a running domain's device model (QMP) whether it has x-ims. */
+_hidden int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
+                                       libxl_pci_ims_facts *f);
+
+/* Where the guest-visible export of a device lives in xenstore. */
+_hidden const char *libxl__ims_export_path(libxl__gc *gc, uint32_t domid,
+                                           uint32_t vdevfn);
+/* The toolstack's record of the strategy applied to a host device. */
+_hidden const char *libxl__ims_toolstack_path(libxl__gc *gc,
+                                              const libxl_device_pci *pci);
+
+/*
+ * From a decided plan to what the sinks get (pure): the QEMU properties,
+ * the xenstore entries with their permissions, and the hypervisor-side
+ * actions.  dm_domid is the domain running the device model (0, or the
+ * stub domain); it owns the guest-visible entries, which the guest may
+ * read but never write.
+ */
+_hidden void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
+                                   const libxl_device_pci *pci,
+                                   uint32_t domid, uint32_t dm_domid,
+                                   uint32_t vdevfn);
+
+/* The winning database entry for a device (system database), or NULL. */
+_hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device(
+    libxl__gc *gc, const libxl_pci_ims_identity *id);
+
 #endif /* LIBXL_IMS_H */
 
 /*

@@ -301,6 +301,410 @@ void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
     }
 }
 
+/*----- device model support for x-ims (QMP) -----*/
+
+/*
+ * The reply of QMP device-list-properties for xen-pci-passthrough (its
+ * "return" value): yes when it lists x-ims, no when it does not, unknown
+ * when the reply is not a list of properties (bad input decides nothing).
+ */
+libxl_pci_ims_support libxl__ims_qmp_x_ims_support(
+    const libxl__json_object *props)
+{
+    const libxl__json_object *prop;
+    int i;
+
+    if (!libxl__json_object_is_array(props))
+        return LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+    for (i = 0; (prop = libxl__json_array_get(props, i)); i++) {
+        const libxl__json_object *name = libxl__json_map_get("name", prop,
+                                                             JSON_STRING);
+        if (!name)
+            return LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+        if (!strcmp(libxl__json_object_get_string(name), "x-ims"))
+            return LIBXL_PCI_IMS_SUPPORT_YES;
+    }
+    return LIBXL_PCI_IMS_SUPPORT_NO;
+}
+
+/*
+ * Finds the reply with "id": "ims" in a QMP transcript (one JSON object
+ * per line) and judges it.  Pure, so it is tested on real QEMU output.
+ */
+libxl_pci_ims_support libxl__ims_qmp_transcript_support(libxl__gc *gc,
+                                                        const char *out)
+{
+    char *copy = libxl__strdup(gc, out), *line, *save = NULL;
+
+    for (line = strtok_r(copy, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        const libxl__json_object *o = libxl__json_parse(gc, line);
+        const libxl__json_object *id, *ret;
+
+        if (!o) continue;
+        id = libxl__json_map_get("id", o, JSON_STRING);
+        if (!id || strcmp(libxl__json_object_get_string(id), "ims"))
+            continue;
+        ret = libxl__json_map_get("return", o, JSON_ANY);
+        return ret ? libxl__ims_qmp_x_ims_support(ret)
+                   : LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+    }
+    return LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+}
+
+#define IMS_PROBE_TIMEOUT_MS 10000
+
+/*
+ * Dry run without a domain: ask the device model binary itself.  It is
+ * started with no machine and no accelerator, so this works where Xen is
+ * not running.  Synchronous on purpose: only the dry run uses it.
+ */
+static void probe_dm_binary(libxl__gc *gc, const char *binary,
+                            libxl_pci_ims_facts *f)
+{
+    static const char qmp_in[] =
+        "{\"execute\":\"qmp_capabilities\"}\n"
+        "{\"execute\":\"device-list-properties\","
+        "\"arguments\":{\"typename\":\"xen-pci-passthrough\"},"
+        "\"id\":\"ims\"}\n"
+        "{\"execute\":\"quit\"}\n";
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+    pid_t pid = -1;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int status;
+
+    f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+    if (access(binary, X_OK)) {
+        f->qemu_ims_source = libxl__sprintf(NOGC, "device model %s: %s",
+                                            binary, strerror(errno));
+        return;
+    }
+    if (pipe(in) || pipe(out)) {
+        LOGE(ERROR, "pipe");
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        LOGE(ERROR, "fork");
+        goto out;
+    }
+    if (!pid) {
+        int null = open("/dev/null", O_RDWR);
+
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        if (null >= 0) dup2(null, 2);
+        execl(binary, binary, "-machine", "none", "-accel", "qtest",
+              "-nodefaults", "-display", "none", "-qmp", "stdio",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]); in[0] = -1;
+    close(out[1]); out[1] = -1;
+    if (write(in[1], qmp_in, sizeof(qmp_in) - 1) != sizeof(qmp_in) - 1)
+        LOGE(WARN, "writing to %s", binary);
+    close(in[1]); in[1] = -1;
+
+    for (;;) {
+        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+        ssize_t r;
+
+        if (poll(&pfd, 1, IMS_PROBE_TIMEOUT_MS) <= 0) {
+            LOG(WARN, "%s did not answer QMP in time", binary);
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 16384;
+            buf = libxl__realloc(gc, buf, cap);
+        }
+        r = read(out[0], buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        len += r;
+    }
+    if (buf) {
+        buf[len] = '\0';
+        f->qemu_ims = libxl__ims_qmp_transcript_support(gc, buf);
+    }
+    f->qemu_ims_source = libxl__sprintf(NOGC,
+        "QMP device-list-properties of %s%s", binary,
+        f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ? " (no usable answer)"
+                                                     : "");
+
+ out:
+    if (pid > 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    if (in[0] >= 0) close(in[0]);
+    if (in[1] >= 0) close(in[1]);
+    if (out[0] >= 0) close(out[0]);
+    if (out[1] >= 0) close(out[1]);
+}
+
+/*----- plan -> sinks (pure) -----*/
+
+static void add_xs(libxl__gc *gc, libxl_pci_ims_plan *plan,
+                   const char *path, const char *value, const char *perms)
+{
+    libxl_pci_ims_xs_entry *e;
+
+    plan->xenstore = libxl__realloc(NOGC, plan->xenstore,
+                                    sizeof(*e) * (plan->num_xenstore + 1));
+    e = &plan->xenstore[plan->num_xenstore++];
+    libxl_pci_ims_xs_entry_init(e);
+    e->path = libxl__strdup(NOGC, path);
+    e->value = libxl__strdup(NOGC, value);
+    e->perms = libxl__strdup(NOGC, perms);
+}
+
+static void add_string(libxl__gc *gc, libxl_string_list *sl, const char *s)
+{
+    int n = libxl_string_list_length(sl);
+
+    *sl = libxl__realloc(NOGC, *sl, sizeof(char *) * (n + 2));
+    (*sl)[n] = libxl__strdup(NOGC, s);
+    (*sl)[n + 1] = NULL;
+}
+
+static void add_kv(libxl__gc *gc, libxl_key_value_list *kvl, const char *k,
+                   const char *v)
+{
+    int n = 0;
+
+    while (*kvl && (*kvl)[n]) n += 2;
+    *kvl = libxl__realloc(NOGC, *kvl, sizeof(char *) * (n + 3));
+    (*kvl)[n] = libxl__strdup(NOGC, k);
+    (*kvl)[n + 1] = libxl__strdup(NOGC, v);
+    (*kvl)[n + 2] = NULL;
+}
+
+const char *libxl__ims_export_path(libxl__gc *gc, uint32_t domid,
+                                   uint32_t vdevfn)
+{
+    return GCSPRINTF("/local/domain/%u/device/pci-ims/%x", domid, vdevfn);
+}
+
+const char *libxl__ims_toolstack_path(libxl__gc *gc,
+                                      const libxl_device_pci *pci)
+{
+    return GCSPRINTF("/libxl/pci/%04x-%02x-%02x-%01x/ims_strategy",
+                     pci->domain, pci->bus, pci->dev, pci->func);
+}
+
+void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
+                           const libxl_device_pci *pci, uint32_t domid,
+                           uint32_t dm_domid, uint32_t vdevfn)
+{
+    libxl_pci_ims_strategy s = plan->strategy;
+    bool active = plan->outcome == LIBXL_PCI_IMS_OUTCOME_APPLIED ||
+                  plan->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING;
+    const char *dir = libxl__ims_export_path(gc, domid, vdevfn);
+    const char *owner_guest_reads = GCSPRINTF("n%u,r%u", dm_domid, domid);
+
+    libxl_key_value_list_dispose(&plan->qemu_props);
+    for (int i = 0; i < plan->num_xenstore; i++)
+        libxl_pci_ims_xs_entry_dispose(&plan->xenstore[i]);
+    free(plan->xenstore);
+    plan->xenstore = NULL;
+    plan->num_xenstore = 0;
+    libxl_string_list_dispose(&plan->hypervisor);
+
+    if (s == LIBXL_PCI_IMS_STRATEGY_NONE ||
+        plan->outcome == LIBXL_PCI_IMS_OUTCOME_REFUSED)
+        return;
+
+    /* The toolstack's own record, dom0 only: also kept when degraded. */
+    add_xs(gc, plan, libxl__ims_toolstack_path(gc, pci),
+           libxl_pci_ims_strategy_to_string(plan->applied), "n0");
+    if (!active)
+        return;
+
+    switch (s) {
+    case LIBXL_PCI_IMS_STRATEGY_EXPOSE:
+        add_kv(gc, &plan->qemu_props, "x-ims", "expose");
+        add_string(gc, &plan->hypervisor,
+                   GCSPRINTF("checked: interrupt remapping on (%s)",
+                             source_of(plan->facts.intremap_source)));
+        add_string(gc, &plan->hypervisor,
+                   "assign: no IMS flag (Xen programs MSI as usual)");
+        break;
+    case LIBXL_PCI_IMS_STRATEGY_EXPORT:
+        add_kv(gc, &plan->qemu_props, "x-ims", "export");
+        add_kv(gc, &plan->qemu_props, "x-ims-path", dir);
+        add_xs(gc, plan, GCSPRINTF("%s/strategy", dir), "export",
+               owner_guest_reads);
+        add_xs(gc, plan, GCSPRINTF("%s/iommu", dir),
+               libxl_pci_ims_iommu_to_string(plan->facts.iommu),
+               owner_guest_reads);
+        add_xs(gc, plan, GCSPRINTF("%s/state", dir), "pending",
+               owner_guest_reads);
+        add_string(gc, &plan->hypervisor,
+                   "assign: no IMS flag (Xen programs MSI as usual)");
+        break;
+    case LIBXL_PCI_IMS_STRATEGY_REMAP:
+        add_string(gc, &plan->hypervisor,
+                   GCSPRINTF("checked: AMD IOMMU (%s), interrupt remapping "
+                             "on (%s)",
+                             source_of(plan->facts.iommu_source),
+                             source_of(plan->facts.intremap_source)));
+        add_string(gc, &plan->hypervisor,
+                   "assign: flag XEN_DOMCTL_DEV_IMS_REMAP");
+        break;
+    default:
+        break;
+    }
+}
+
+/*----- dry run -----*/
+
+static libxl_pci_ims_policy effective_policy(libxl_pci_ims_policy p)
+{
+    return p == LIBXL_PCI_IMS_POLICY_DEFAULT ? LIBXL_PCI_IMS_POLICY_AUTO : p;
+}
+
+static void log_db_problems(libxl__gc *gc, const libxl__ims_db *db)
+{
+    for (int i = 0; i < db->nr_diags; i++) {
+        const libxl_pci_ims_diag *d = &db->diags[i];
+
+        LIBXL__LOG(CTX, d->severity == LIBXL_PCI_IMS_SEVERITY_ERROR
+                        ? XTL_ERROR : XTL_WARN,
+            "%s:%d:%d: %s: %s", d->file, d->line, d->column,
+            libxl_pci_ims_severity_to_string(d->severity), d->message);
+    }
+}
+
+/* Database lookup for a device: logs the database's own problems. */
+const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
+    const libxl_pci_ims_identity *id)
+{
+    libxl__ims_db *db;
+
+    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    log_db_problems(gc, db);
+    return libxl__ims_db_lookup(db, id->vendor, id->device, id->subvendor,
+                                id->subdevice, id->class_code);
+}
+
+int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_type guest_type,
+                          const libxl_device_pci *pci,
+                          libxl_pci_ims_plan *plan)
+{
+    GC_INIT(ctx);
+    const libxl_pci_ims_db_entry *entry;
+    bool have_domain = domid != INVALID_DOMID;
+    uint32_t dm_domid = 0;
+    int rc;
+
+    libxl_pci_ims_plan_dispose(plan);
+    libxl_pci_ims_plan_init(plan);
+    plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pci->domain,
+                               pci->bus, pci->dev, pci->func);
+
+    rc = libxl__ims_pci_identity(gc, pci, &plan->identity);
+    if (rc) goto out;
+
+    entry = libxl__ims_lookup_device(gc, &plan->identity);
+
+    rc = libxl__ims_host_facts(gc, &plan->facts);
+    if (rc) goto out;
+
+    if (have_domain) {
+        if (!CTX->xch) {
+            LOG(ERROR, "domain %u: Xen is not running here", domid);
+            rc = ERROR_INVAL;
+            goto out;
+        }
+        guest_type = libxl__domain_type(gc, domid);
+        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID) {
+            LOG(ERROR, "domain %u does not exist", domid);
+            rc = ERROR_INVAL;
+            goto out;
+        }
+        dm_domid = libxl_get_stubdom_id(CTX, domid);
+        plan->facts.stubdomain = dm_domid != 0;
+        rc = libxl__ims_probe_domain_dm(gc, domid, &plan->facts);
+        if (rc) goto out;
+    } else {
+        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
+            guest_type = LIBXL_DOMAIN_TYPE_HVM;
+        if (guest_type == LIBXL_DOMAIN_TYPE_HVM)
+            probe_dm_binary(gc, QEMU_XEN_PATH, &plan->facts);
+    }
+    plan->facts.guest_type = guest_type;
+
+    libxl__ims_decide(gc, effective_policy(pci->ims_policy), entry,
+                      &plan->facts, plan);
+    libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
+                          pci->vdevfn);
+    rc = 0;
+
+ out:
+    GC_FREE;
+    return rc;
+}
+
+/*
+ * The device model of a running domain, asked over QMP (the attach path's
+ * probe, run synchronously).
+ */
+int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
+                               libxl_pci_ims_facts *f)
+{
+    /* Filled in with the attach path (QMP on the running device model). */
+    f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+    f->qemu_ims_source = libxl__sprintf(NOGC,
+        "device model of domain %u: not probed", domid);
+    return 0;
+}
+
+libxl_pci_ims_plan *libxl_pci_ims_list_applied(libxl_ctx *ctx,
+                                               uint32_t domid, int *num)
+{
+    GC_INIT(ctx);
+    libxl_device_pci *pcis;
+    libxl_pci_ims_plan *plans = NULL;
+    int nr_pcis = 0, n = 0;
+
+    *num = 0;
+    if (!CTX->xsh) goto out;
+    pcis = libxl_device_pci_list(ctx, domid, &nr_pcis);
+    for (int i = 0; i < nr_pcis; i++) {
+        const char *s = libxl__xs_read(gc, XBT_NULL,
+                            libxl__ims_toolstack_path(gc, &pcis[i]));
+        libxl_pci_ims_plan *p;
+
+        if (!s) continue;
+        plans = libxl__realloc(NOGC, plans, sizeof(*plans) * (n + 1));
+        p = &plans[n++];
+        libxl_pci_ims_plan_init(p);
+        p->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pcis[i].domain,
+                                pcis[i].bus, pcis[i].dev, pcis[i].func);
+        p->policy = pcis[i].ims_policy;
+        libxl_pci_ims_strategy_from_string(s, &p->applied);
+        p->strategy = p->applied;
+        p->outcome = p->applied == LIBXL_PCI_IMS_STRATEGY_NONE
+                     ? LIBXL_PCI_IMS_OUTCOME_DEGRADED
+                     : LIBXL_PCI_IMS_OUTCOME_APPLIED;
+    }
+    libxl_device_pci_list_free(pcis, nr_pcis);
+    *num = n;
+
+ out:
+    GC_FREE;
+    return plans;
+}
+
+void libxl_pci_ims_plan_list_free(libxl_pci_ims_plan *list, int num)
+{
+    for (int i = 0; i < num; i++)
+        libxl_pci_ims_plan_dispose(&list[i]);
+    free(list);
+}
+
 /*
  * Local variables:
  * mode: C
