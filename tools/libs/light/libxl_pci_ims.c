@@ -590,6 +590,7 @@ const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
 
 int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
                           libxl_domain_type guest_type,
+                          const char *device_model,
                           const libxl_device_pci *pci,
                           libxl_pci_ims_plan *plan)
 {
@@ -632,7 +633,8 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
         if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
             guest_type = LIBXL_DOMAIN_TYPE_HVM;
         if (guest_type == LIBXL_DOMAIN_TYPE_HVM)
-            probe_dm_binary(gc, QEMU_XEN_PATH, &plan->facts);
+            probe_dm_binary(gc, device_model ? device_model
+                                             : QEMU_XEN_PATH, &plan->facts);
     }
     plan->facts.guest_type = guest_type;
 
@@ -659,6 +661,139 @@ int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
     f->qemu_ims_source = libxl__sprintf(NOGC,
         "device model of domain %u: not probed", domid);
     return 0;
+}
+
+/*
+ * The host's PCI devices: the device headers of the lspci dump in
+ * $LIBXL_IMS_PCI_DUMP, else sysfs (through $LIBXL_IMS_ROOT).
+ */
+static int scan_host_pci(libxl__gc *gc, libxl_device_pci **list_r, int *n_r)
+{
+    const char *dump = getenv(LIBXL_IMS_PCI_DUMP_ENV);
+    libxl_device_pci *list = NULL;
+    int n = 0, rc;
+
+    if (dump && *dump) {
+        char *text, *line, *save = NULL;
+        int len;
+
+        rc = libxl_read_file_contents(CTX, dump, (void **)&text, &len);
+        if (rc) {
+            LOGE(ERROR, "%s: cannot read the PCI dump", dump);
+            return ERROR_INVAL;
+        }
+        libxl__ptr_add(gc, text);
+        text = libxl__realloc(gc, text, len + 1);
+        text[len] = '\0';
+        for (line = strtok_r(text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            unsigned dom = 0, bus, dev, func;
+            char c;
+
+            if (sscanf(line, "%x:%x:%x.%u%c", &dom, &bus, &dev, &func, &c)
+                != 5 &&
+                (dom = 0, sscanf(line, "%x:%x.%u%c", &bus, &dev, &func, &c)
+                 != 4))
+                continue;
+            if (c != ' ' || func > 7 || dev > 31 || bus > 255)
+                continue;
+            list = libxl__realloc(gc, list, sizeof(*list) * (n + 1));
+            libxl_device_pci_init(&list[n]);
+            list[n].domain = dom;
+            list[n].bus = bus;
+            list[n].dev = dev;
+            list[n].func = func;
+            n++;
+        }
+    } else {
+        const char *dir = libxl__ims_host_path(gc, "/sys/bus/pci/devices");
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d) {
+            LOGE(ERROR, "%s", dir);
+            return ERROR_FAIL;
+        }
+        while ((de = readdir(d))) {
+            unsigned dom, bus, dev, func;
+
+            if (sscanf(de->d_name, "%x:%x:%x.%u", &dom, &bus, &dev,
+                       &func) != 4)
+                continue;
+            list = libxl__realloc(gc, list, sizeof(*list) * (n + 1));
+            libxl_device_pci_init(&list[n]);
+            list[n].domain = dom;
+            list[n].bus = bus;
+            list[n].dev = dev;
+            list[n].func = func;
+            n++;
+        }
+        closedir(d);
+    }
+    *list_r = list;
+    *n_r = n;
+    return 0;
+}
+
+static bool pci_in(const libxl_device_pci *list, int n,
+                   const libxl_device_pci *pci)
+{
+    for (int i = 0; i < n; i++)
+        if (list[i].domain == pci->domain && list[i].bus == pci->bus &&
+            list[i].dev == pci->dev && list[i].func == pci->func)
+            return true;
+    return false;
+}
+
+libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
+{
+    GC_INIT(ctx);
+    libxl_device_pci *host, *assignable = NULL;
+    libxl_pci_ims_plan *plans = NULL;
+    libxl__ims_db *db;
+    int nr_host = 0, nr_assignable = 0, n = 0;
+
+    *num = 0;
+    if (scan_host_pci(gc, &host, &nr_host)) goto out;
+    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    log_db_problems(gc, db);
+    if (CTX->xsh)
+        assignable = libxl_device_pci_assignable_list(ctx, &nr_assignable);
+
+    for (int i = 0; i < nr_host; i++) {
+        libxl_pci_ims_identity id;
+        const libxl_pci_ims_db_entry *e;
+        libxl_pci_ims_plan *p;
+
+        libxl_pci_ims_identity_init(&id);
+        if (libxl__ims_pci_identity(gc, &host[i], &id) ||
+            !(e = libxl__ims_db_lookup(db, id.vendor, id.device,
+                                       id.subvendor, id.subdevice,
+                                       id.class_code))) {
+            libxl_pci_ims_identity_dispose(&id);
+            continue;
+        }
+        plans = libxl__realloc(NOGC, plans, sizeof(*plans) * (n + 1));
+        p = &plans[n++];
+        libxl_pci_ims_plan_init(p);
+        p->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", host[i].domain,
+                                host[i].bus, host[i].dev, host[i].func);
+        p->identity = id;
+        p->assignable = pci_in(assignable, nr_assignable, &host[i]);
+        if (n == 1)
+            libxl__ims_host_facts(gc, &p->facts);
+        else
+            libxl_pci_ims_facts_copy(CTX, &p->facts, &plans[0].facts);
+        p->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
+        libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, e, &p->facts, p);
+    }
+    *num = n;
+
+ out:
+    if (assignable)
+        libxl_device_pci_assignable_list_free(assignable, nr_assignable);
+    GC_FREE;
+    return plans;
 }
 
 libxl_pci_ims_plan *libxl_pci_ims_list_applied(libxl_ctx *ctx,

@@ -1,0 +1,42 @@
+# Helpers for scripted xl runs.  Each check prints ok/not ok; finish()
+# prints "N passed, N failed" and sets the exit status.
+passed=0
+failed=0
+T=$(mktemp -d /tmp/ims-cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+ok()  { passed=$((passed + 1)); echo "ok - $1"; }
+nok() { failed=$((failed + 1)); echo "not ok - $1"; [ -z "${2:-}" ] || sed 's/^/#   /' <<<"$2"; }
+
+# run NAME: runs "$@" capturing stdout in $out, stderr in $err, status in $rc
+run() {
+    out=$("$@" 2>"$T/stderr"); rc=$?
+    err=$(cat "$T/stderr")
+}
+
+expect_rc() {   # DESC WANT
+    if [ "$rc" = "$2" ]; then ok "$1"; else nok "$1 (exit $rc, want $2)" "$out
+$err"; fi
+}
+expect_out() {  # DESC REGEX
+    if grep -Eq -- "$2" <<<"$out"; then ok "$1"; else nok "$1 (stdout lacks /$2/)" "$out"; fi
+}
+expect_err() {  # DESC REGEX
+    if grep -Eq -- "$2" <<<"$err"; then ok "$1"; else nok "$1 (stderr lacks /$2/)" "$err"; fi
+}
+expect_json() { # DESC PYTHON-EXPR over j
+    if python3 -c "import json,sys; j=json.loads(sys.stdin.read()); sys.exit(0 if ($2) else 1)" <<<"$out"; then
+        ok "$1"; else nok "$1 (JSON check failed: $2)" "$out"; fi
+}
+
+# A fake host root: fake_host DIR IOMMU INTREMAP
+fake_host() {
+    mkdir -p "$1/var/run/xen" "$1/etc/xen" "$1/proc"
+    printf 'iommu=%s\nintremap=%s\nsource=test fixture\n' "$2" "$3" \
+        > "$1/var/run/xen/ims-host-facts"
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}

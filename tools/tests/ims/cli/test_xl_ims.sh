@@ -1,0 +1,112 @@
+#!/bin/bash
+# Scripted runs of the built xl: the pci-ims-* commands and their errors,
+# where Xen is not running (as on a build machine).
+. "$(dirname "$0")/lib.sh"
+
+: "${XL:?}" "${IMS_FIXTURES:?}" "${IMS_TOP:?}"
+DUMP=$IMS_FIXTURES/pci/wcn6855-lenovo.lspci
+EXAMPLE=$IMS_TOP/../../examples/ims-quirks.cfg
+STOCK_DM=/usr/libexec/xen-qemu-system-i386
+FAKE_DM=$IMS_TOP/fake-dm-x-ims
+
+# Keep the tests off the host's own files and database.
+export LIBXL_IMS_ROOT=$T/amd LIBXL_IMS_DB=$EXAMPLE
+fake_host "$T/amd" amd on
+fake_host "$T/intel" intel on
+fake_host "$T/amd-noir" amd off
+cp "$EXAMPLE" "$T/db.cfg"
+
+run "$XL" help
+expect_rc "xl help works without Xen" 0
+for c in pci-ims-db-check pci-ims-explain pci-ims-list pci-ims-facts; do
+    expect_out "xl help lists $c" "^ $c "
+done
+
+run "$XL" pci-ims-db-check "$EXAMPLE"
+expect_rc "the shipped database is clean" 0
+
+printf '17cb:1103,amd=expose\n17cb:11zz,intel=export\n17cb:1104,bogus=1\n' > "$T/bad.cfg"
+run "$XL" pci-ims-db-check "$T/bad.cfg"
+expect_rc "a bad database fails the check" 1
+expect_err "bad hex is reported at file:line:column" "bad.cfg:2:[0-9]+: error: "
+expect_err "every problem is reported, not only the first" "bad.cfg:3:[0-9]+: error: .*bogus"
+
+run "$XL" pci-ims-db-check -j "$EXAMPLE"
+expect_rc "db-check -j" 0
+expect_json "db-check -j lists WCN6855 17cb:1103" \
+    "any(e['vendor']==0x17cb and e['device']==0x1103 for e in j)"
+
+export LIBXL_IMS_PCI_DUMP=$DUMP
+run "$XL" pci-ims-explain -m "$FAKE_DM" 04:00.0
+expect_rc "explain: AMD with remapping" 0
+expect_out "explain names the device" "17cb:1103 subsystem 17aa:9309"
+expect_out "explain gives the database line" "^Database: .*ims-quirks.cfg:[0-9]+"
+expect_out "AMD + remapping + x-ims: expose applied" "strategy: expose"
+expect_out "... and QEMU gets x-ims=expose" "QEMU: +x-ims=expose"
+
+run "$XL" pci-ims-explain -j -m "$FAKE_DM" 04:00.0
+expect_json "explain -j: strategy expose, outcome applied" \
+    "j['strategy']=='expose' and j['outcome']=='applied' and j['facts']['iommu']=='amd'"
+
+LIBXL_IMS_ROOT=$T/intel run "$XL" pci-ims-explain -j -m "$FAKE_DM" 04:00.0
+expect_json "Intel: export, with the export path for QEMU" \
+    "j['strategy']=='export' and j['qemu_props']['x-ims']=='export' and j['qemu_props']['x-ims-path'].startswith('/local/domain/')"
+
+LIBXL_IMS_ROOT=$T/amd-noir run "$XL" pci-ims-explain -m "$FAKE_DM" 04:00.0
+expect_out "AMD without remapping: auto falls back to export" "strategy: export"
+expect_out "... with a warning that says why" "^Warning: expose needs interrupt remapping"
+
+LIBXL_IMS_ROOT=$T/amd-noir run "$XL" pci-ims-explain -j -p strict -m "$FAKE_DM" 04:00.0
+expect_json "strict without remapping: refused" "j['outcome']=='refused'"
+
+if [ -x "$STOCK_DM" ]; then
+    run "$XL" pci-ims-explain -j -m "$STOCK_DM" 04:00.0
+    expect_json "Debian's device model has no x-ims: auto degrades" \
+        "j['facts']['qemu_ims']=='no' and j['outcome']=='degraded'"
+fi
+
+run "$XL" pci-ims-explain -j --pv -m "$FAKE_DM" 04:00.0
+expect_json "PV guest: nothing to do" "j['strategy']=='none'"
+
+run "$XL" pci-ims-explain -j -p off -m "$FAKE_DM" 04:00.0
+expect_json "policy off: nothing to do" "j['strategy']=='none' and j['policy']=='off'"
+
+LIBXL_IMS_PCI_DUMP=$IMS_FIXTURES/pci/rtl8111-lenovo.lspci \
+    run "$XL" pci-ims-explain -j -m "$FAKE_DM" 02:00.0
+expect_json "a NIC not in the database: none" \
+    "j['strategy']=='none' and not j['match'].get('matched')"
+LIBXL_IMS_PCI_DUMP=$IMS_FIXTURES/pci/rtl8111-lenovo.lspci \
+    run "$XL" pci-ims-explain -j -p expose -m "$FAKE_DM" 02:00.0
+expect_json "... unless forced (expose)" "j['strategy']=='expose'"
+
+run "$XL" pci-ims-explain -p sometimes 04:00.0
+expect_rc "unknown policy: exit 1" 1
+expect_err "... naming the values" "expected off, auto, strict, expose, export or remap"
+run "$XL" pci-ims-explain 4:0:0
+expect_rc "bad BDF: exit 1" 1
+run "$XL" pci-ims-explain 05:00.0
+expect_rc "a device not in the dump: exit 1" 1
+LIBXL_IMS_PCI_DUMP=$T/nonexistent run "$XL" pci-ims-explain 04:00.0
+expect_rc "unreadable dump: exit 1" 1
+
+run "$XL" pci-ims-facts -j
+expect_json "facts -j from the record" "j['iommu']=='amd' and j['intremap']=='on'"
+
+rm -rf "$T/boot"; mkdir -p "$T/boot/proc"
+printf 'processor\t: 0\nvendor_id\t: GenuineIntel\n' > "$T/boot/proc/cpuinfo"
+LIBXL_IMS_ROOT=$T/boot run "$XL" pci-ims-facts --record
+expect_rc "facts --record without Xen" 0
+if [ -f "$T/boot/var/run/xen/ims-host-facts" ]; then
+    ok "--record writes /var/run/xen/ims-host-facts under the root"
+else
+    nok "--record writes /var/run/xen/ims-host-facts under the root" "$out$err"
+fi
+LIBXL_IMS_ROOT=$T/boot run "$XL" pci-ims-facts -j
+expect_json "without Xen, remapping is unknown (counts as off)" \
+    "j['intremap']=='unknown'"
+
+run "$XL" pci-ims-list -j
+expect_json "pci-ims-list finds the WCN6855 in the dump" \
+    "any(p['bdf']=='0000:04:00.0' and p['strategy']=='expose' for p in j['host'])"
+
+finish
