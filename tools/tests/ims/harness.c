@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
 
@@ -34,6 +35,54 @@ int __wrap_xc_interface_close(xc_interface *xch);
 int __wrap_xc_interface_close(xc_interface *xch)
 {
     assert_ptr_equal(xch, &dummy_xch);
+    return 0;
+}
+
+const char *test_xen_console;
+const char *test_xen_cmdline;
+int test_xc_readconsolering_calls;
+int test_xc_version_calls;
+
+int __wrap_xc_readconsolering(xc_interface *xch, char *buffer,
+                              unsigned int *pnr_chars, int clear,
+                              int incremental, uint32_t *pindex);
+int __wrap_xc_readconsolering(xc_interface *xch, char *buffer,
+                              unsigned int *pnr_chars, int clear,
+                              int incremental, uint32_t *pindex)
+{
+    size_t len, from = 0, n;
+
+    test_xc_readconsolering_calls++;
+    assert_non_null(xch);
+    if (!test_xen_console) {
+        errno = EPERM;
+        return -1;
+    }
+    len = strlen(test_xen_console);
+    if (incremental && pindex && *pindex <= len)
+        from = *pindex;
+    n = len - from < *pnr_chars ? len - from : *pnr_chars;
+    memcpy(buffer, test_xen_console + from, n);
+    *pnr_chars = n;
+    if (pindex)
+        *pindex = from + n;
+    return 0;
+}
+
+int __wrap_xc_version(xc_interface *xch, int cmd, void *arg);
+int __wrap_xc_version(xc_interface *xch, int cmd, void *arg)
+{
+    test_xc_version_calls++;
+    assert_non_null(xch);
+    if (cmd != XENVER_commandline) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (!test_xen_cmdline) {
+        errno = EPERM;
+        return -1;
+    }
+    snprintf(arg, sizeof(xen_commandline_t), "%s", test_xen_cmdline);
     return 0;
 }
 

@@ -41,4 +41,17 @@ char *test_read_file(const char *path);
 /* How many times the wrapped hypervisor entry points were called. */
 extern int test_xc_open_calls;
 
+/*
+ * Canned hypervisor answers for a context whose ctx->xch a test has set
+ * (the offline one with a dummy handle): xc_readconsolering() returns
+ * test_xen_console (Xen's console ring, read incrementally as Xen does)
+ * and xc_version(XENVER_commandline) test_xen_cmdline; NULL makes the
+ * call fail with EPERM, as without privilege.  Other xc_version()
+ * commands fail with ENOSYS.
+ */
+extern const char *test_xen_console;
+extern const char *test_xen_cmdline;
+extern int test_xc_readconsolering_calls;
+extern int test_xc_version_calls;
+
 #endif
