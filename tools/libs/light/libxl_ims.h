@@ -185,6 +185,67 @@ _hidden void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
 _hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device(
     libxl__gc *gc, const libxl_pci_ims_identity *id);
 
+/* The lowest free slot on bus 0 in a QMP query-pci reply, or -1. */
+_hidden int libxl__ims_free_slot(const libxl__json_object *query_pci);
+
+/* Writes the plan's xenstore entries (with their permissions), replacing
+ * whatever the export directory held, in one transaction. */
+_hidden int libxl__ims_xs_write(libxl__gc *gc,
+                                const libxl_pci_ims_plan *plan);
+
+/*
+ * Removes what this feature wrote for pci in domid: the guest-visible
+ * export directory (and its parent when empty) and the toolstack record.
+ * Used on detach and to undo a failed attach.
+ */
+_hidden int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
+                                 const libxl_device_pci *pci);
+
+/*----- the attach step (libxl_pci.c calls these) -----*/
+
+typedef struct libxl__ims_attach_state libxl__ims_attach_state;
+typedef void libxl__ims_attach_cb(libxl__egc *egc,
+                                  libxl__ims_attach_state *ims, int rc);
+
+struct libxl__ims_attach_state {
+    /* filled in by the caller */
+    libxl__ao *ao;
+    uint32_t domid;
+    libxl_device_pci *pci;          /* export may set vdevfn */
+    libxl__ims_attach_cb *callback;
+    /* the result */
+    libxl_pci_ims_plan plan;
+    bool written;                   /* xenstore holds the plan's entries */
+    /* private */
+    libxl__ev_qmp qmp;
+    const libxl_pci_ims_db_entry *entry;
+    uint32_t dm_domid;
+};
+
+_hidden void libxl__ims_attach_init(libxl__ims_attach_state *ims);
+
+/*
+ * Before QEMU's device_add of an HVM guest's device: makes the plan (the
+ * device model is asked over QMP whether it has x-ims, once per device
+ * model), refuses (ERROR_FAIL, with the reason logged) when the policy
+ * says so, and writes the xenstore entries.  A failure leaves nothing
+ * written.
+ */
+_hidden void libxl__ims_attach_prepare(libxl__egc *egc,
+                                       libxl__ims_attach_state *ims);
+
+/* The plan's properties for QEMU's device_add. */
+_hidden void libxl__ims_attach_qmp_args(libxl__gc *gc,
+                                        const libxl__ims_attach_state *ims,
+                                        libxl__json_object **args);
+
+/* The attach failed after prepare: remove what prepare wrote. */
+_hidden void libxl__ims_attach_undo(libxl__gc *gc,
+                                    libxl__ims_attach_state *ims);
+
+_hidden void libxl__ims_attach_dispose(libxl__gc *gc,
+                                       libxl__ims_attach_state *ims);
+
 #endif /* LIBXL_IMS_H */
 
 /*

@@ -533,6 +533,9 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
     case LIBXL_PCI_IMS_STRATEGY_EXPORT:
         add_kv(gc, &plan->qemu_props, "x-ims", "export");
         add_kv(gc, &plan->qemu_props, "x-ims-path", dir);
+        add_xs(gc, plan, libxl__strndup(gc, dir, strrchr(dir, '/') - dir),
+               "", owner_guest_reads);
+        add_xs(gc, plan, dir, "", owner_guest_reads);
         add_xs(gc, plan, GCSPRINTF("%s/strategy", dir), "export",
                owner_guest_reads);
         add_xs(gc, plan, GCSPRINTF("%s/iommu", dir),
@@ -838,6 +841,425 @@ void libxl_pci_ims_plan_list_free(libxl_pci_ims_plan *list, int num)
     for (int i = 0; i < num; i++)
         libxl_pci_ims_plan_dispose(&list[i]);
     free(list);
+}
+
+/*----- xenstore (thin I/O) -----*/
+
+/* "n0,r5" -> xs_permissions; returns the count, 0 on a malformed string. */
+static unsigned int parse_perms(libxl__gc *gc, const char *s,
+                                struct xs_permissions **perms_r)
+{
+    struct xs_permissions *perms = NULL;
+    unsigned int n = 0;
+    char *copy = libxl__strdup(gc, s), *tok, *save = NULL, *end;
+
+    for (tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        unsigned long id;
+        unsigned int p;
+
+        switch (tok[0]) {
+        case 'n': p = XS_PERM_NONE; break;
+        case 'r': p = XS_PERM_READ; break;
+        case 'w': p = XS_PERM_WRITE; break;
+        case 'b': p = XS_PERM_READ | XS_PERM_WRITE; break;
+        default: return 0;
+        }
+        errno = 0;
+        id = strtoul(tok + 1, &end, 10);
+        if (errno || end == tok + 1 || *end || id >= DOMID_FIRST_RESERVED)
+            return 0;
+        perms = libxl__realloc(gc, perms, sizeof(*perms) * (n + 1));
+        perms[n].id = id;
+        perms[n].perms = p;
+        n++;
+    }
+    *perms_r = perms;
+    return n;
+}
+
+static const char *export_dir_of(libxl__gc *gc, const char *path)
+{
+    /* .../device/pci-ims/<vdevfn>[/key] -> .../device/pci-ims/<vdevfn> */
+    const char *p = strstr(path, "/device/pci-ims/");
+    const char *slash;
+
+    if (!p) return NULL;
+    p += strlen("/device/pci-ims/");
+    slash = strchr(p, '/');
+    return slash ? libxl__strndup(gc, path, slash - path) : path;
+}
+
+int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan)
+{
+    xs_transaction_t t = XBT_NULL;
+    int rc, i;
+
+    for (i = 0; i < plan->num_xenstore; i++) {
+        struct xs_permissions *perms;
+
+        if (!parse_perms(gc, plan->xenstore[i].perms, &perms)) {
+            LOG(ERROR, "bad xenstore permissions \"%s\" for %s",
+                plan->xenstore[i].perms, plan->xenstore[i].path);
+            return ERROR_INVAL;
+        }
+    }
+
+    for (;;) {
+        rc = libxl__xs_transaction_start(gc, &t);
+        if (rc) goto out;
+
+        /* Whatever the export directory held before (a guest may have
+         * made it) goes: only what the plan says is there. */
+        for (i = 0; i < plan->num_xenstore; i++) {
+            const char *dir = export_dir_of(gc, plan->xenstore[i].path);
+
+            if (dir && !strcmp(dir, plan->xenstore[i].path)) {
+                rc = libxl__xs_rm_checked(gc, t, dir);
+                if (rc) goto out;
+            }
+        }
+        for (i = 0; i < plan->num_xenstore; i++) {
+            const libxl_pci_ims_xs_entry *e = &plan->xenstore[i];
+            struct xs_permissions *perms;
+            unsigned int n = parse_perms(gc, e->perms, &perms);
+
+            rc = libxl__xs_write_checked(gc, t, e->path, e->value);
+            if (rc) goto out;
+            if (!xs_set_permissions(CTX->xsh, t, e->path, perms, n)) {
+                LOGE(ERROR, "setting permissions of %s", e->path);
+                rc = ERROR_FAIL;
+                goto out;
+            }
+        }
+
+        rc = libxl__xs_transaction_commit(gc, &t);
+        if (!rc) break;
+        if (rc < 0) goto out;
+    }
+
+ out:
+    libxl__xs_transaction_abort(gc, &t);
+    return rc;
+}
+
+int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
+                         const libxl_device_pci *pci)
+{
+    const char *dir = libxl__ims_export_path(gc, domid, pci->vdevfn);
+    const char *parent = libxl__ims_export_path(gc, domid, 0);
+    xs_transaction_t t = XBT_NULL;
+    char **left;
+    unsigned int n;
+    int rc;
+
+    parent = libxl__strndup(gc, parent, strrchr(parent, '/') - parent);
+    for (;;) {
+        rc = libxl__xs_transaction_start(gc, &t);
+        if (rc) goto out;
+
+        rc = libxl__xs_rm_checked(gc, t, dir);
+        if (rc) goto out;
+        left = libxl__xs_directory(gc, t, parent, &n);
+        if (left && !n) {
+            rc = libxl__xs_rm_checked(gc, t, parent);
+            if (rc) goto out;
+        }
+        rc = libxl__xs_rm_checked(gc, t, libxl__ims_toolstack_path(gc, pci));
+        if (rc) goto out;
+
+        rc = libxl__xs_transaction_commit(gc, &t);
+        if (!rc) break;
+        if (rc < 0) goto out;
+    }
+
+ out:
+    libxl__xs_transaction_abort(gc, &t);
+    return rc;
+}
+
+/*----- the attach step -----*/
+
+int libxl__ims_free_slot(const libxl__json_object *query_pci)
+{
+    const libxl__json_object *bus, *devices, *dev, *o;
+    uint32_t used = 1; /* slot 0: the host bridge */
+    int i, j, slot;
+
+    for (i = 0; (bus = libxl__json_array_get(query_pci, i)); i++) {
+        o = libxl__json_map_get("bus", bus, JSON_INTEGER);
+        if (!o || libxl__json_object_get_integer(o) != 0)
+            continue;
+        devices = libxl__json_map_get("devices", bus, JSON_ARRAY);
+        if (!devices)
+            return -1;
+        for (j = 0; (dev = libxl__json_array_get(devices, j)); j++) {
+            o = libxl__json_map_get("slot", dev, JSON_INTEGER);
+            if (!o)
+                return -1;
+            slot = libxl__json_object_get_integer(o);
+            if (slot >= 0 && slot < 32)
+                used |= 1U << slot;
+        }
+    }
+    for (slot = 1; slot < 32; slot++)
+        if (!(used & (1U << slot)))
+            return slot;
+    return -1;
+}
+
+void libxl__ims_attach_init(libxl__ims_attach_state *ims)
+{
+    memset(ims, 0, sizeof(*ims));
+    libxl_pci_ims_plan_init(&ims->plan);
+    libxl__ev_qmp_init(&ims->qmp);
+}
+
+static void attach_probed(libxl__egc *egc, libxl__ev_qmp *qmp,
+                          const libxl__json_object *response, int rc);
+static void attach_decided(libxl__egc *egc, libxl__ims_attach_state *ims);
+static void attach_slot_cb(libxl__egc *egc, libxl__ev_qmp *qmp,
+                           const libxl__json_object *response, int rc);
+static void attach_write(libxl__egc *egc, libxl__ims_attach_state *ims);
+static void attach_done(libxl__egc *egc, libxl__ims_attach_state *ims,
+                        int rc);
+
+static bool needs_device_model(const libxl_pci_ims_plan *plan)
+{
+    return plan->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING &&
+           (plan->strategy == LIBXL_PCI_IMS_STRATEGY_EXPOSE ||
+            plan->strategy == LIBXL_PCI_IMS_STRATEGY_EXPORT);
+}
+
+static const char *dm_cache_path(libxl__gc *gc, uint32_t domid)
+{
+    return GCSPRINTF("%s/ims-dm-x-ims", libxl__xs_libxl_path(gc, domid));
+}
+
+void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
+{
+    STATE_AO_GC(ims->ao);
+    libxl_pci_ims_plan *plan = &ims->plan;
+    libxl_device_pci *pci = ims->pci;
+    libxl_pci_ims_policy policy = effective_policy(pci->ims_policy);
+    const char *cached;
+    libxl__json_object *args = NULL;
+    int rc;
+
+    plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pci->domain,
+                               pci->bus, pci->dev, pci->func);
+    ims->dm_domid = libxl_get_stubdom_id(CTX, ims->domid);
+    plan->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
+    plan->facts.stubdomain = ims->dm_domid != 0;
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+    plan->facts.hv_remap = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+#else
+    plan->facts.hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+    plan->facts.hv_remap_source = libxl__strdup(NOGC,
+        "this libxl was built without XEN_DOMCTL_DEV_IMS_REMAP");
+#endif
+
+    /* Policy off costs nothing: no identity, no database, no probe. */
+    if (policy != LIBXL_PCI_IMS_POLICY_OFF) {
+        rc = libxl__ims_pci_identity(gc, pci, &plan->identity);
+        if (rc) {
+            if (policy != LIBXL_PCI_IMS_POLICY_AUTO) goto out;
+            /* A device libpci cannot read is no IMS device we know. */
+            LOGD(WARN, ims->domid, "%s: cannot read its identity, so no IMS "
+                 "handling (policy auto)", plan->bdf);
+            policy = LIBXL_PCI_IMS_POLICY_OFF;
+        } else {
+            ims->entry = libxl__ims_lookup_device(gc, &plan->identity);
+            rc = libxl__ims_host_facts(gc, &plan->facts);
+            if (rc) goto out;
+        }
+    }
+
+    libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+    if (!needs_device_model(plan)) {
+        attach_decided(egc, ims);
+        return;
+    }
+
+    /* Rule 6: ask the device model, once per device model. */
+    rc = libxl__xs_read_checked(gc, XBT_NULL, dm_cache_path(gc, ims->domid),
+                                &cached);
+    if (rc) goto out;
+    if (cached && !libxl_pci_ims_support_from_string(cached,
+                                                    &plan->facts.qemu_ims)) {
+        plan->facts.qemu_ims_source = libxl__sprintf(NOGC,
+            "QMP device-list-properties of domain %u's device model "
+            "(cached)", ims->domid);
+        libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+        attach_decided(egc, ims);
+        return;
+    }
+
+    libxl__qmp_param_add_string(gc, &args, "typename", "xen-pci-passthrough");
+    ims->qmp.ao = ims->ao;
+    ims->qmp.domid = ims->domid;
+    ims->qmp.payload_fd = -1;
+    ims->qmp.callback = attach_probed;
+    rc = libxl__ev_qmp_send(egc, &ims->qmp, "device-list-properties", args);
+    if (rc) goto out;
+    return;
+
+ out:
+    attach_done(egc, ims, rc);
+}
+
+static void attach_probed(libxl__egc *egc, libxl__ev_qmp *qmp,
+                          const libxl__json_object *response, int rc)
+{
+    EGC_GC;
+    libxl__ims_attach_state *ims = CONTAINER_OF(qmp, *ims, qmp);
+    libxl_pci_ims_facts *f = &ims->plan.facts;
+
+    libxl__ev_qmp_dispose(gc, qmp);
+    f->qemu_ims = rc ? LIBXL_PCI_IMS_SUPPORT_UNKNOWN
+                     : libxl__ims_qmp_x_ims_support(response);
+    if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+        /* At attach, a device model that cannot say has no x-ims. */
+        f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_NO;
+        f->qemu_ims_source = libxl__sprintf(NOGC,
+            "QMP device-list-properties of domain %u's device model "
+            "failed (rc %d)", ims->domid, rc);
+    } else {
+        f->qemu_ims_source = libxl__sprintf(NOGC,
+            "QMP device-list-properties of domain %u's device model",
+            ims->domid);
+        rc = libxl__xs_write_checked(gc, XBT_NULL,
+                 dm_cache_path(gc, ims->domid),
+                 libxl_pci_ims_support_to_string(f->qemu_ims));
+        if (rc) {
+            attach_done(egc, ims, rc);
+            return;
+        }
+    }
+    libxl__ims_decide(gc, ims->plan.policy, ims->entry, f, &ims->plan);
+    attach_decided(egc, ims);
+}
+
+static void attach_decided(libxl__egc *egc, libxl__ims_attach_state *ims)
+{
+    STATE_AO_GC(ims->ao);
+    libxl_pci_ims_plan *plan = &ims->plan;
+    int rc;
+
+    switch (plan->outcome) {
+    case LIBXL_PCI_IMS_OUTCOME_REFUSED:
+        LOGD(ERROR, ims->domid, "PCI device %s: IMS strategy %s refused: %s",
+             plan->bdf, libxl_pci_ims_strategy_to_string(plan->strategy),
+             plan->reason);
+        rc = ERROR_FAIL;
+        goto out;
+    case LIBXL_PCI_IMS_OUTCOME_DEGRADED:
+        LOGD(WARN, ims->domid, "PCI device %s: %s", plan->bdf,
+             plan->warning);
+        break;
+    case LIBXL_PCI_IMS_OUTCOME_NONE:
+        LOGD(DEBUG, ims->domid, "PCI device %s: %s", plan->bdf,
+             plan->reason);
+        break;
+    default:
+        if (plan->warning)
+            LOGD(WARN, ims->domid, "PCI device %s: %s", plan->bdf,
+                 plan->warning);
+        LOGD(INFO, ims->domid, "PCI device %s: IMS strategy %s: %s",
+             plan->bdf, libxl_pci_ims_strategy_to_string(plan->strategy),
+             plan->reason);
+        break;
+    }
+
+    /* Export names its xenstore directory after the guest's slot, which
+     * QEMU must therefore be given rather than choose itself. */
+    if (plan->applied == LIBXL_PCI_IMS_STRATEGY_EXPORT && !ims->pci->vdevfn) {
+        ims->qmp.ao = ims->ao;
+        ims->qmp.domid = ims->domid;
+        ims->qmp.payload_fd = -1;
+        ims->qmp.callback = attach_slot_cb;
+        rc = libxl__ev_qmp_send(egc, &ims->qmp, "query-pci", NULL);
+        if (rc) goto out;
+        return;
+    }
+    attach_write(egc, ims);
+    return;
+
+ out:
+    attach_done(egc, ims, rc);
+}
+
+static void attach_slot_cb(libxl__egc *egc, libxl__ev_qmp *qmp,
+                           const libxl__json_object *response, int rc)
+{
+    EGC_GC;
+    libxl__ims_attach_state *ims = CONTAINER_OF(qmp, *ims, qmp);
+    int slot;
+
+    libxl__ev_qmp_dispose(gc, qmp);
+    if (rc) goto out;
+    slot = libxl__ims_free_slot(response);
+    if (slot < 0) {
+        LOGD(ERROR, ims->domid, "PCI device %s: no free slot for it in the "
+             "guest (QMP query-pci)", ims->plan.bdf);
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    ims->pci->vdevfn = PCI_DEVFN(slot, 0);
+    attach_write(egc, ims);
+    return;
+
+ out:
+    attach_done(egc, ims, rc);
+}
+
+static void attach_write(libxl__egc *egc, libxl__ims_attach_state *ims)
+{
+    STATE_AO_GC(ims->ao);
+    int rc;
+
+    libxl__ims_plan_sinks(gc, &ims->plan, ims->pci, ims->domid,
+                          ims->dm_domid, ims->pci->vdevfn);
+    rc = libxl__ims_xs_write(gc, &ims->plan);
+    if (!rc)
+        ims->written = ims->plan.num_xenstore > 0;
+    attach_done(egc, ims, rc);
+}
+
+static void attach_done(libxl__egc *egc, libxl__ims_attach_state *ims,
+                        int rc)
+{
+    EGC_GC;
+
+    libxl__ev_qmp_dispose(gc, &ims->qmp);
+    ims->callback(egc, ims, rc);
+}
+
+void libxl__ims_attach_qmp_args(libxl__gc *gc,
+                                const libxl__ims_attach_state *ims,
+                                libxl__json_object **args)
+{
+    libxl_key_value_list kvl = ims->plan.qemu_props;
+
+    for (int i = 0; kvl && kvl[i]; i += 2)
+        libxl__qmp_param_add_string(gc, args, kvl[i], kvl[i + 1]);
+}
+
+void libxl__ims_attach_undo(libxl__gc *gc, libxl__ims_attach_state *ims)
+{
+    if (!ims->written)
+        return;
+    if (libxl__ims_xs_remove(gc, ims->domid, ims->pci))
+        LOGD(ERROR, ims->domid, "PCI device %s: could not remove its IMS "
+             "xenstore entries", ims->plan.bdf);
+    ims->written = false;
+}
+
+void libxl__ims_attach_dispose(libxl__gc *gc, libxl__ims_attach_state *ims)
+{
+    libxl__ev_qmp_dispose(gc, &ims->qmp);
+    libxl_pci_ims_plan_dispose(&ims->plan);
+    libxl_pci_ims_plan_init(&ims->plan);
 }
 
 /*

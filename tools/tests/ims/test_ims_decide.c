@@ -443,13 +443,18 @@ static void test_sinks_export(void **state)
     e = xs_find(&plan, "/libxl/pci/0000-04-00-0/ims_strategy");
     assert_string_equal(e->value, "export");
     assert_string_equal(e->perms, "n0");
-    assert_int_equal(plan.num_xenstore, 4);
+    /* The directories are the device model's too, never the guest's. */
+    e = xs_find(&plan, "/local/domain/5/device/pci-ims");
+    assert_string_equal(e->perms, "n0,r5");
+    e = xs_find(&plan, "/local/domain/5/device/pci-ims/28");
+    assert_string_equal(e->perms, "n0,r5");
+    assert_int_equal(plan.num_xenstore, 6);
 
     /* A stub domain runs the device model: it owns the entries. */
     sinks(&plan, 5, 6, 0x28);
     e = xs_find(&plan, "/local/domain/5/device/pci-ims/28/state");
     assert_string_equal(e->perms, "n6,r5");
-    assert_int_equal(plan.num_xenstore, 4);
+    assert_int_equal(plan.num_xenstore, 6);
     libxl_pci_ims_plan_dispose(&plan);
 }
 
@@ -543,6 +548,35 @@ static void test_qmp_replies(void **state)
     GC_FREE;
 }
 
+static void test_free_slot(void **state)
+{
+    static const struct { const char *reply; int want; } cases[] = {
+        /* Debian's QEMU, a Xen HVM guest: host bridge, ISA, IDE, ... */
+        { "[{\"bus\": 0, \"devices\": [{\"slot\": 0}, {\"slot\": 1},"
+          " {\"slot\": 2}, {\"slot\": 3}]}]", 4 },
+        { "[{\"bus\": 0, \"devices\": [{\"slot\": 0}, {\"slot\": 2}]}]",
+          1 },
+        /* Other buses do not count. */
+        { "[{\"bus\": 1, \"devices\": [{\"slot\": 1}]},"
+          " {\"bus\": 0, \"devices\": [{\"slot\": 0}]}]", 1 },
+        { "[{\"bus\": 0, \"devices\": [{\"function\": 0}]}]", -1 },
+        { "[{\"bus\": 0}]", -1 },
+    };
+    char full[4096] = "[{\"bus\": 0, \"devices\": [";
+    GC_INIT(ctx);
+
+    for (unsigned i = 0; i < N(cases); i++)
+        assert_int_equal(libxl__ims_free_slot(
+                             libxl__json_parse(gc, cases[i].reply)),
+                         cases[i].want);
+    for (int slot = 0; slot < 32; slot++)
+        sprintf(full + strlen(full), "%s{\"slot\": %d}", slot ? ", " : "",
+                slot);
+    strcat(full, "]}]");
+    assert_int_equal(libxl__ims_free_slot(libxl__json_parse(gc, full)), -1);
+    GC_FREE;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_plan_json_keys),
         cmocka_unit_test(test_qmp_stock_qemu_has_no_x_ims),
         cmocka_unit_test(test_qmp_replies),
+        cmocka_unit_test(test_free_slot),
     };
 
     return cmocka_run_group_tests_name("ims_decide", tests, setup, teardown);
