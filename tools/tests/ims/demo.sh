@@ -28,7 +28,7 @@ echo "Database: $LIBXL_IMS_DB"
 "$XL" pci-ims-db-check "$LIBXL_IMS_DB" || exit 1
 echo
 
-for dev in "wcn6855-lenovo 04:00.0" "rtl8111-lenovo 02:00.0"; do
+for dev in "wcn6855-lenovo 04:00.0" "rtl8111-lenovo 03:00.0"; do
     set -- $dev
     export LIBXL_IMS_PCI_DUMP=$IMS_FIXTURES/pci/$1.lspci
     echo "== $1 ($2), policy auto, HVM guest"

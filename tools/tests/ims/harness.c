@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <errno.h>
 
 #include "harness.h"
 
@@ -196,4 +199,113 @@ char *test_read_file(const char *path)
     buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+/*----- a real xenstored -----*/
+
+static pid_t xenstored_pid = -1;
+static char xenstored_dir[256];
+
+bool test_xenstored_start(void)
+{
+    const char *bin = getenv("IMS_XENSTORED");
+    char sock[300];
+    int i;
+
+    if (!bin || access(bin, X_OK))
+        return false;
+    strcpy(xenstored_dir, "/tmp/ims-xenstored.XXXXXX");
+    if (!mkdtemp(xenstored_dir))
+        return false;
+    snprintf(sock, sizeof(sock), "%s/socket", xenstored_dir);
+    setenv("XENSTORED_RUNDIR", xenstored_dir, 1);
+    setenv("XENSTORED_ROOTDIR", xenstored_dir, 1);
+    setenv("XENSTORED_PATH", sock, 1);
+
+    xenstored_pid = fork();
+    if (xenstored_pid < 0)
+        return false;
+    if (!xenstored_pid) {
+        execl(bin, bin, "-D", "-N", "-I", (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 500; i++) {  /* up to 5 s */
+        struct xs_handle *xsh;
+
+        if (!access(sock, F_OK) &&
+            (xsh = __real_xs_open(XS_OPEN_SOCKETONLY))) {
+            xs_close(xsh);
+            return true;
+        }
+        usleep(10000);
+    }
+    test_xenstored_stop();
+    return false;
+}
+
+void test_xenstored_stop(void)
+{
+    char cmd[300];
+
+    if (xenstored_pid > 0) {
+        kill(xenstored_pid, SIGTERM);
+        waitpid(xenstored_pid, NULL, 0);
+    }
+    xenstored_pid = -1;
+    if (xenstored_dir[0]) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", xenstored_dir);
+        if (system(cmd)) { /* best effort */ }
+    }
+    xenstored_dir[0] = '\0';
+    unsetenv("XENSTORED_PATH");
+}
+
+/*----- fault injection on xenstore writes -----*/
+
+int test_xs_fail_after = -1;
+int test_xs_writes;
+
+static bool inject_fault(void)
+{
+    if (test_xs_fail_after < 0) {
+        test_xs_writes++;
+        return false;
+    }
+    if (test_xs_fail_after-- > 0) {
+        test_xs_writes++;
+        return false;
+    }
+    test_xs_fail_after = -1;
+    errno = EIO;
+    return true;
+}
+
+bool __real_xs_write(struct xs_handle *h, xs_transaction_t t,
+                     const char *path, const void *data, unsigned int len);
+bool __wrap_xs_write(struct xs_handle *h, xs_transaction_t t,
+                     const char *path, const void *data, unsigned int len);
+bool __wrap_xs_write(struct xs_handle *h, xs_transaction_t t,
+                     const char *path, const void *data, unsigned int len)
+{
+    if (inject_fault())
+        return false;
+    return __real_xs_write(h, t, path, data, len);
+}
+
+bool __real_xs_set_permissions(struct xs_handle *h, xs_transaction_t t,
+                               const char *path,
+                               struct xs_permissions *perms,
+                               unsigned int num_perms);
+bool __wrap_xs_set_permissions(struct xs_handle *h, xs_transaction_t t,
+                               const char *path,
+                               struct xs_permissions *perms,
+                               unsigned int num_perms);
+bool __wrap_xs_set_permissions(struct xs_handle *h, xs_transaction_t t,
+                               const char *path,
+                               struct xs_permissions *perms,
+                               unsigned int num_perms)
+{
+    if (inject_fault())
+        return false;
+    return __real_xs_set_permissions(h, t, path, perms, num_perms);
 }

@@ -54,4 +54,21 @@ extern const char *test_xen_cmdline;
 extern int test_xc_readconsolering_calls;
 extern int test_xc_version_calls;
 
+/*
+ * A real xenstored (C xenstored from the built tree with the test-only
+ * xenstored-no-hypervisor.patch, $IMS_XENSTORED) on a private socket in
+ * a temporary directory; XENSTORED_PATH points xs_open() at it.  Returns
+ * false when the binary is missing.
+ */
+bool test_xenstored_start(void);
+void test_xenstored_stop(void);
+
+/*
+ * Fault injection on xenstore writes: when test_xs_fail_after >= 0, the
+ * write or permission change after that many successful ones fails (EIO)
+ * and test_xs_fail_after goes back to -1.  test_xs_writes counts them.
+ */
+extern int test_xs_fail_after;
+extern int test_xs_writes;
+
 #endif

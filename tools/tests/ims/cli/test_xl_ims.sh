@@ -72,11 +72,11 @@ run "$XL" pci-ims-explain -j -p off -m "$FAKE_DM" 04:00.0
 expect_json "policy off: nothing to do" "j['strategy']=='none' and j['policy']=='off'"
 
 LIBXL_IMS_PCI_DUMP=$IMS_FIXTURES/pci/rtl8111-lenovo.lspci \
-    run "$XL" pci-ims-explain -j -m "$FAKE_DM" 02:00.0
+    run "$XL" pci-ims-explain -j -m "$FAKE_DM" 03:00.0
 expect_json "a NIC not in the database: none" \
     "j['strategy']=='none' and not j['match'].get('matched')"
 LIBXL_IMS_PCI_DUMP=$IMS_FIXTURES/pci/rtl8111-lenovo.lspci \
-    run "$XL" pci-ims-explain -j -p expose -m "$FAKE_DM" 02:00.0
+    run "$XL" pci-ims-explain -j -p expose -m "$FAKE_DM" 03:00.0
 expect_json "... unless forced (expose)" "j['strategy']=='expose'"
 
 run "$XL" pci-ims-explain -p sometimes 04:00.0

@@ -1,0 +1,564 @@
+/*
+ * The attach step against real components: a real xenstored (C xenstored
+ * from the built tree, no hypervisor) and, over libxl's own QMP client,
+ * Debian's device model or a device model with x-ims.  Every write is
+ * read back from the store, with its permissions; every step is made to
+ * fail in turn and must leave nothing behind.
+ */
+#include "libxl_osdeps.h"
+#include "libxl_ims.h"
+
+#include "harness.h"
+
+#include <sys/wait.h>
+
+#define DOMID   31990     /* a guest domid no real host uses */
+#define STUBDOM 31991
+
+static libxl_ctx *ctx;
+static const char *root;          /* fake host root */
+
+static int setup(void **state)
+{
+    char *db, *facts;
+
+    if (!test_xenstored_start()) {
+        print_error("cannot start xenstored ($IMS_XENSTORED)\n");
+        return -1;
+    }
+    ctx = test_ctx_alloc();
+    if (!ctx) return -1;
+
+    root = test_tmpdir();
+    if (asprintf(&facts, "%s/var/run/xen", root) < 0) return -1;
+    {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", facts);
+        if (system(cmd)) return -1;
+    }
+    test_write_file(facts, "ims-host-facts",
+                    "iommu=intel\nintremap=on\nsource=test\n");
+    db = (char *)test_write_file(root, "db.cfg",
+                    "17cb:1103,name=\"WCN6855\",amd=expose,intel=export\n");
+    chmod(db, 0644);
+    setenv("LIBXL_IMS_ROOT", root, 1);
+    setenv("LIBXL_IMS_DB", db, 1);
+    setenv("LIBXL_IMS_PCI_DUMP", test_fixture("pci/wcn6855-lenovo.lspci"), 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_ctx_free(ctx);
+    test_xenstored_stop();
+    test_tmpdir_cleanup();
+    return 0;
+}
+
+/*----- reading the store back -----*/
+
+static char *xs_get(const char *path)
+{
+    unsigned int len;
+    return xs_read(ctx->xsh, XBT_NULL, path, &len);
+}
+
+static char *perms_of(const char *path)
+{
+    struct xs_permissions *p;
+    unsigned int n, i;
+    static char buf[256];
+
+    p = xs_get_permissions(ctx->xsh, XBT_NULL, path, &n);
+    if (!p) return NULL;
+    buf[0] = '\0';
+    for (i = 0; i < n; i++) {
+        char c = p[i].perms == XS_PERM_NONE ? 'n' :
+                 p[i].perms == XS_PERM_READ ? 'r' :
+                 p[i].perms == XS_PERM_WRITE ? 'w' : 'b';
+        sprintf(buf + strlen(buf), "%s%c%u", i ? "," : "", c, p[i].id);
+    }
+    free(p);
+    return buf;
+}
+
+/* Everything under /local/domain/DOMID and /libxl/pci, as text. */
+static char *dump_store(void)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    const char *roots[] = { "/local/domain/31990", "/libxl/pci" };
+
+    for (unsigned r = 0; r < 2; r++) {
+        char *stack[256];
+        int sp = 0;
+
+        stack[sp++] = strdup(roots[r]);
+        while (sp) {
+            char *path = stack[--sp];
+            char *v = xs_get(path);
+            char **kids;
+            unsigned int n, i;
+
+            if (v) {
+                fprintf(f, "%s=%s (%s)\n", path, v, perms_of(path));
+                free(v);
+            }
+            kids = xs_directory(ctx->xsh, XBT_NULL, path, &n);
+            for (i = 0; kids && i < n && sp < 255; i++)
+                if (asprintf(&stack[sp++], "%s/%s", path, kids[i]) < 0)
+                    fail();
+            free(kids);
+            free(path);
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+/*
+ * The store as libxl leaves it before the IMS step: the guest's home with
+ * its device directory (the guest's own), and pci_info's record of the
+ * assignment.  Returns its dump, which every undo must restore exactly.
+ */
+static char *clean_store(void)
+{
+    struct xs_permissions guest = { .id = DOMID, .perms = XS_PERM_NONE };
+
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/31990");
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/pci");
+    assert_true(xs_mkdir(ctx->xsh, XBT_NULL, "/local/domain/31990/device"));
+    assert_true(xs_set_permissions(ctx->xsh, XBT_NULL,
+                                   "/local/domain/31990/device", &guest, 1));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/pci/0000-04-00-0/domid",
+                         "31990", 5));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/pci/0000-05-00-0/domid",
+                         "31990", 5));
+    return dump_store();
+}
+
+/*----- plans -----*/
+
+static void make_plan(libxl_pci_ims_plan *plan, libxl_device_pci *pci,
+                      uint32_t dm_domid)
+{
+    libxl_pci_ims_db_entry e;
+    GC_INIT(ctx);
+
+    libxl_pci_ims_db_entry_init(&e);
+    e.amd = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
+    e.intel = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    e.file = strdup("db.cfg");
+    e.line = 1;
+    libxl_pci_ims_plan_init(plan);
+    plan->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
+    plan->facts.iommu = LIBXL_PCI_IMS_IOMMU_INTEL;
+    plan->facts.intremap = LIBXL_PCI_IMS_INTREMAP_ON;
+    plan->facts.qemu_ims = LIBXL_PCI_IMS_SUPPORT_YES;
+    libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, &e, &plan->facts, plan);
+    libxl_device_pci_init(pci);
+    pci->bus = 4;
+    pci->vdevfn = 0x28;
+    libxl__ims_plan_sinks(gc, plan, pci, DOMID, dm_domid, pci->vdevfn);
+    libxl_pci_ims_db_entry_dispose(&e);
+    GC_FREE;
+}
+
+static void test_write_read_back(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    const char *dir = "/local/domain/31990/device/pci-ims/28";
+    char *v, *before;
+    GC_INIT(ctx);
+
+    before = clean_store();
+    make_plan(&plan, &pci, 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+
+    v = xs_get("/local/domain/31990/device/pci-ims/28/strategy");
+    assert_string_equal(v, "export");
+    free(v);
+    v = xs_get("/local/domain/31990/device/pci-ims/28/state");
+    assert_string_equal(v, "pending");
+    free(v);
+    v = xs_get("/local/domain/31990/device/pci-ims/28/iommu");
+    assert_string_equal(v, "intel");
+    free(v);
+    /* Owned by the device model's domain, readable by the guest only. */
+    assert_string_equal(perms_of(dir), "n0,r31990");
+    assert_string_equal(perms_of("/local/domain/31990/device/pci-ims"),
+                        "n0,r31990");
+    assert_string_equal(perms_of(
+        "/local/domain/31990/device/pci-ims/28/state"), "n0,r31990");
+    v = xs_get("/libxl/pci/0000-04-00-0/ims_strategy");
+    assert_string_equal(v, "export");
+    free(v);
+    assert_string_equal(perms_of("/libxl/pci/0000-04-00-0/ims_strategy"),
+                        "n0");
+
+    /* Detach leaves nothing of ours. */
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    GC_FREE;
+}
+
+static void test_stub_domain_owns_entries(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    GC_INIT(ctx);
+
+    free(clean_store());
+    make_plan(&plan, &pci, STUBDOM);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    assert_string_equal(perms_of("/local/domain/31990/device/pci-ims/28"),
+                        "n31991,r31990");
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    libxl_pci_ims_plan_dispose(&plan);
+    GC_FREE;
+}
+
+static void test_guest_made_entries_are_replaced(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    char *v, *before;
+    GC_INIT(ctx);
+
+    before = clean_store();
+    /* A guest that prepared fake values (owned by itself). */
+    assert_true(xs_write(ctx->xsh, XBT_NULL,
+        "/local/domain/31990/device/pci-ims/28/msi-data", "dead", 4));
+    make_plan(&plan, &pci, 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    v = xs_get("/local/domain/31990/device/pci-ims/28/msi-data");
+    assert_null(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    GC_FREE;
+}
+
+static void test_remove_keeps_other_devices(void **state)
+{
+    libxl_pci_ims_plan a, b;
+    libxl_device_pci pa, pb;
+    char *v, *before;
+    GC_INIT(ctx);
+
+    before = clean_store();
+    make_plan(&a, &pa, 0);
+    make_plan(&b, &pb, 0);
+    pb.bus = 5;
+    pb.vdevfn = 0x30;
+    libxl__ims_plan_sinks(gc, &b, &pb, DOMID, 0, pb.vdevfn);
+    assert_int_equal(libxl__ims_xs_write(gc, &a), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &b), 0);
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pa), 0);
+    v = xs_get("/local/domain/31990/device/pci-ims/30/state");
+    assert_string_equal(v, "pending");
+    free(v);
+    assert_null(xs_get("/local/domain/31990/device/pci-ims/28"));
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pb), 0);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&a);
+    libxl_pci_ims_plan_dispose(&b);
+    GC_FREE;
+}
+
+/* Each write and permission change fails in turn: nothing is left. */
+static void test_every_write_fails_in_turn(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    int total, i;
+    char *v, *before;
+    GC_INIT(ctx);
+
+    before = clean_store();
+    make_plan(&plan, &pci, 0);
+    test_xs_writes = 0;
+    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    total = test_xs_writes;
+    assert_true(total >= 2 * plan.num_xenstore);
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+
+    for (i = 0; i < total; i++) {
+        test_xs_fail_after = i;
+        assert_int_not_equal(libxl__ims_xs_write(gc, &plan), 0);
+        assert_int_equal(test_xs_fail_after, -1);
+        v = dump_store();
+        if (strcmp(v, before))
+            fail_msg("write %d of %d failed, and the store went from\n%s"
+                     "to\n%s", i + 1, total, before, v);
+        free(v);
+    }
+    libxl_pci_ims_plan_dispose(&plan);
+    GC_FREE;
+}
+
+static void test_bad_perms_write_nothing(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    char *v, *before;
+    GC_INIT(ctx);
+
+    before = clean_store();
+    make_plan(&plan, &pci, 0);
+    free(plan.xenstore[plan.num_xenstore - 1].perms);
+    plan.xenstore[plan.num_xenstore - 1].perms = strdup("n0,x5");
+    assert_int_equal(libxl__ims_xs_write(gc, &plan), ERROR_INVAL);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    GC_FREE;
+}
+
+/*----- the whole attach step, with libxl's QMP client -----*/
+
+static pid_t dm_pid = -1;
+
+/* A device model on the QMP socket libxl uses for DOMID. */
+static bool start_dm(const char *kind)
+{
+    char sock[128], arg[160];
+
+    snprintf(sock, sizeof(sock), "/var/run/xen/qmp-libxl-%u", DOMID);
+    if (system("mkdir -p /var/run/xen")) return false;
+    unlink(sock);
+    dm_pid = fork();
+    if (dm_pid < 0) return false;
+    if (!dm_pid) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (!strcmp(kind, "stock")) {
+            snprintf(arg, sizeof(arg), "unix:%s,server=on,wait=off", sock);
+            execl("/usr/libexec/xen-qemu-system-i386", "qemu", "-machine",
+                  "none", "-accel", "qtest", "-nodefaults", "-display",
+                  "none", "-qmp", arg, (char *)NULL);
+        } else {
+            char script[512];
+            snprintf(script, sizeof(script), "%s/fake-qmp-server",
+                     getenv("IMS_TOP"));
+            execl("/usr/bin/python3", "python3", script, sock, kind,
+                  (char *)NULL);
+        }
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) {
+        if (!access(sock, F_OK)) return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static void stop_dm(void)
+{
+    if (dm_pid > 0) {
+        kill(dm_pid, SIGTERM);
+        waitpid(dm_pid, NULL, 0);
+    }
+    dm_pid = -1;
+}
+
+typedef struct {
+    libxl__ims_attach_state ims;
+    libxl_device_pci pci;
+    libxl_pci_ims_plan *out;
+    bool *written;
+} attach_test;
+
+static void attach_test_done(libxl__egc *egc, libxl__ims_attach_state *ims,
+                             int rc)
+{
+    attach_test *t = CONTAINER_OF(ims, *t, ims);
+    STATE_AO_GC(ims->ao);
+
+    libxl_pci_ims_plan_copy(CTX, t->out, &ims->plan);
+    *t->written = ims->written;
+    libxl__ims_attach_dispose(gc, ims);
+    libxl__ao_complete(egc, ao, rc);
+}
+
+static int run_prepare_bus(libxl_pci_ims_policy policy, int bus,
+                           uint32_t vdevfn, libxl_pci_ims_plan *out,
+                           bool *written)
+{
+    AO_CREATE(ctx, DOMID, NULL);
+    attach_test *t;
+
+    GCNEW(t);
+    libxl_device_pci_init(&t->pci);
+    t->pci.bus = bus;
+    t->pci.vdevfn = vdevfn;
+    t->pci.ims_policy = policy;
+    t->out = out;
+    t->written = written;
+    libxl__ims_attach_init(&t->ims);
+    t->ims.ao = ao;
+    t->ims.domid = DOMID;
+    t->ims.pci = &t->pci;
+    t->ims.callback = attach_test_done;
+    libxl__ims_attach_prepare(egc, &t->ims);
+    return AO_INPROGRESS;
+}
+
+static int run_prepare(libxl_pci_ims_policy policy, uint32_t vdevfn,
+                       libxl_pci_ims_plan *out, bool *written)
+{
+    return run_prepare_bus(policy, 4, vdevfn, out, written);
+}
+
+static void test_attach_with_stock_device_model(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+    char *v, *before = NULL;
+
+    free(before);
+    before = clean_store();
+    assert_true(start_dm("stock"));
+
+    /* auto: Debian's QEMU has no x-ims, so degrade, and say so. */
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_NO);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_DEGRADED);
+    assert_null(plan.qemu_props);
+    v = xs_get("/libxl/pci/0000-04-00-0/ims_strategy");
+    assert_string_equal(v, "none");
+    free(v);
+    /* The answer is cached for this device model. */
+    v = xs_get("/libxl/31990/ims-dm-x-ims");
+    assert_string_equal(v, "no");
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    free(before);
+    before = clean_store();
+
+    /* strict: refused, and nothing written. */
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_STRICT, 0x28, &plan,
+                                 &written), ERROR_FAIL);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_REFUSED);
+    assert_false(written);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    stop_dm();
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990");
+}
+
+static void test_attach_export_picks_slot(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+    char *v, *before = NULL;
+
+    free(before);
+    before = clean_store();
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990");
+    assert_true(start_dm("x-ims"));
+
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0, &plan,
+                                 &written), 0);
+    assert_true(written);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    /* The fake QEMU has slots 0-3 in use: the guest slot is 4. */
+    v = xs_get("/local/domain/31990/device/pci-ims/20/state");
+    assert_string_equal(v, "pending");
+    free(v);
+    for (int i = 0; plan.qemu_props[i]; i += 2)
+        if (!strcmp(plan.qemu_props[i], "x-ims-path"))
+            assert_string_equal(plan.qemu_props[i + 1],
+                                "/local/domain/31990/device/pci-ims/20");
+    libxl_pci_ims_plan_dispose(&plan);
+    stop_dm();
+    free(before);
+    before = clean_store();
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990");
+}
+
+static void test_attach_without_device_model(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+    char *v, *before = NULL;
+
+    /* No QEMU answers: strict refuses and writes nothing. */
+    free(before);
+    before = clean_store();
+    unlink("/var/run/xen/qmp-libxl-31990");
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_not_equal(run_prepare(LIBXL_PCI_IMS_POLICY_STRICT, 0x28,
+                                     &plan, &written), 0);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+static void test_attach_off_and_unlisted_cost_nothing(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+    char *v, *before = NULL;
+
+    /* No device model at all: off and unlisted devices never ask it. */
+    free(before);
+    before = clean_store();
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_OFF, 0x28, &plan,
+                                 &written), 0);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_NONE);
+    assert_false(written);
+    libxl_pci_ims_plan_dispose(&plan);
+
+    setenv("LIBXL_IMS_PCI_DUMP",
+           test_fixture("pci/rtl8111-lenovo.lspci"), 1);
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare_bus(LIBXL_PCI_IMS_POLICY_AUTO, 3, 0, &plan,
+                                     &written), 0);
+    assert_false(plan.match.matched);
+    assert_false(written);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    setenv("LIBXL_IMS_PCI_DUMP",
+           test_fixture("pci/wcn6855-lenovo.lspci"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_write_read_back),
+        cmocka_unit_test(test_stub_domain_owns_entries),
+        cmocka_unit_test(test_guest_made_entries_are_replaced),
+        cmocka_unit_test(test_remove_keeps_other_devices),
+        cmocka_unit_test(test_every_write_fails_in_turn),
+        cmocka_unit_test(test_bad_perms_write_nothing),
+        cmocka_unit_test(test_attach_with_stock_device_model),
+        cmocka_unit_test(test_attach_export_picks_slot),
+        cmocka_unit_test(test_attach_without_device_model),
+        cmocka_unit_test(test_attach_off_and_unlisted_cost_nothing),
+    };
+
+    return cmocka_run_group_tests_name("ims_xenstore", tests, setup,
+                                       teardown);
+}
