@@ -322,6 +322,45 @@ static void test_bad_perms_write_nothing(void **state)
     GC_FREE;
 }
 
+/*
+ * The policy survives a toolstack restart: libxl_device_pci_list() reads
+ * it back from the backend's opts-N, as xl pci-list and xl list -l do.
+ */
+static void test_policy_read_back_from_backend(void **state)
+{
+    const char *be = "/local/domain/0/backend/pci/31990/0";
+    libxl_device_pci *pcis;
+    int n = 0;
+    char path[128];
+    static const struct { const char *k, *v; } nodes[] = {
+        { "num_devs", "2" },
+        { "dev-0", "0000:04:00.0" }, { "vdevfn-0", "28" },
+        { "opts-0", "msitranslate=0,power_mgmt=0,permissive=0,"
+                    "rdm_policy=strict,ims_policy=strict" },
+        /* Written by a libxl that predates ims_policy. */
+        { "dev-1", "0000:05:00.0" },
+        { "opts-1", "msitranslate=0,power_mgmt=0,permissive=1,"
+                    "rdm_policy=strict" },
+    };
+
+    xs_rm(ctx->xsh, XBT_NULL, be);
+    for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", be, nodes[i].k);
+        assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
+                             strlen(nodes[i].v)));
+    }
+    pcis = libxl_device_pci_list(ctx, DOMID, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(pcis[0].bus, 4);
+    assert_int_equal(pcis[0].vdevfn, 0x28);
+    assert_int_equal(pcis[0].ims_policy, LIBXL_PCI_IMS_POLICY_STRICT);
+    assert_int_equal(pcis[1].bus, 5);
+    assert_true(pcis[1].permissive);
+    assert_int_equal(pcis[1].ims_policy, LIBXL_PCI_IMS_POLICY_DEFAULT);
+    libxl_device_pci_list_free(pcis, n);
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990");
+}
+
 /*----- the whole attach step, with libxl's QMP client -----*/
 
 static pid_t dm_pid = -1;
@@ -553,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_remove_keeps_other_devices),
         cmocka_unit_test(test_every_write_fails_in_turn),
         cmocka_unit_test(test_bad_perms_write_nothing),
+        cmocka_unit_test(test_policy_read_back_from_backend),
         cmocka_unit_test(test_attach_with_stock_device_model),
         cmocka_unit_test(test_attach_export_picks_slot),
         cmocka_unit_test(test_attach_without_device_model),
