@@ -72,3 +72,6 @@ clean:
 
 distclean:
 	rm -rf $(BUILD)
+
+# Further parts (device model, lab, guest side) bring their own targets.
+-include $(sort $(wildcard $(TOP)/mk/*.mk))
