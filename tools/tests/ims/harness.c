@@ -89,6 +89,46 @@ int __wrap_xc_version(xc_interface *xch, int cmd, void *arg)
     return 0;
 }
 
+uint32_t test_domains[8];
+int test_nr_domains;
+
+/*
+ * Domain list: the domains a test declared, each an HVM guest whose
+ * handle (UUID) is its domid, so libxl finds their userdata lock files.
+ */
+int __wrap_xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
+                                 unsigned int max_domains,
+                                 xc_domaininfo_t *info);
+int __wrap_xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
+                                 unsigned int max_domains,
+                                 xc_domaininfo_t *info)
+{
+    unsigned int n = 0;
+
+    assert_ptr_equal(xch, &dummy_xch);
+    for (int i = 0; i < test_nr_domains && n < max_domains; i++) {
+        if (test_domains[i] < first_domain)
+            continue;
+        memset(&info[n], 0, sizeof(info[n]));
+        info[n].domain = test_domains[i];
+        info[n].flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_running;
+        memcpy(info[n].handle, &test_domains[i], sizeof(test_domains[i]));
+        info[n].max_vcpu_id = 0;
+        n++;
+    }
+    return n;
+}
+
+/* No XSM (as on most hosts): a domain's security label is unknown. */
+int __wrap_xc_flask_sid_to_context(xc_interface *xch, int sid, char *buf,
+                                   uint32_t size);
+int __wrap_xc_flask_sid_to_context(xc_interface *xch, int sid, char *buf,
+                                   uint32_t size)
+{
+    errno = ENOSYS;
+    return -1;
+}
+
 struct xs_handle *__real_xs_open(unsigned long flags);
 struct xs_handle *__wrap_xs_open(unsigned long flags);
 struct xs_handle *__wrap_xs_open(unsigned long flags)

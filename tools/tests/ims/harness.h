@@ -55,6 +55,13 @@ extern int test_xc_readconsolering_calls;
 extern int test_xc_version_calls;
 
 /*
+ * xc_domain_getinfolist() lists these domains (in ascending order), each
+ * a running HVM guest whose UUID holds its domid; no others exist.
+ */
+extern uint32_t test_domains[8];
+extern int test_nr_domains;
+
+/*
  * A real xenstored (C xenstored from the built tree with the test-only
  * xenstored-no-hypervisor.patch, $IMS_XENSTORED) on a private socket in
  * a temporary directory; XENSTORED_PATH points xs_open() at it.  Returns

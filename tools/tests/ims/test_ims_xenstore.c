@@ -28,6 +28,10 @@ static int setup(void **state)
     }
     ctx = test_ctx_alloc();
     if (!ctx) return -1;
+    /* The guest exists (libxl's QMP client takes its userdata lock). */
+    test_domains[0] = DOMID;
+    test_nr_domains = 1;
+    if (system("mkdir -p " XEN_LIB_DIR " " XEN_RUN_DIR)) return -1;
 
     root = test_tmpdir();
     if (asprintf(&facts, "%s/var/run/xen", root) < 0) return -1;
