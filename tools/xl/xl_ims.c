@@ -82,7 +82,11 @@ int main_pci_ims_db_check(int argc, char **argv)
     for (i = 0; i < nr_diags; i++) {
         const libxl_pci_ims_diag *d = &diags[i];
 
-        fprintf(stderr, "%s:%d:%d: %s: %s\n", d->file, d->line, d->column,
+        if (d->line)
+            fprintf(stderr, "%s:%d:%d: ", d->file, d->line, d->column);
+        else    /* about the whole file: its access or its owner */
+            fprintf(stderr, "%s: ", d->file);
+        fprintf(stderr, "%s: %s\n",
                 libxl_pci_ims_severity_to_string(d->severity), d->message);
         if (d->severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
             errors++;

@@ -1,8 +1,23 @@
 /*
- * IMS policy database: load, validate, match.  See libxl_ims.h.
- * (skeleton: filled in by the database work)
+ * IMS policy database: load, validate, match.  Format and precedence are
+ * described in libxl_ims.h and xl-pci-ims(5).
+ *
+ * The parser is a pure function of a buffer (libxl__ims_db_parse), so that
+ * it can be fuzzed and tested on every kind of bad input; file access,
+ * ownership checks and the order of files stay in libxl__ims_db_load.
+ *
+ * Copyright (C) 2026 xen-pci-ims developers
+ *
+ * This program is free software; you can redistribute it and/or modify
+ * it under the terms of the GNU Lesser General Public License as published
+ * by the Free Software Foundation; version 2.1 only. with the special
+ * exception on linking described in file LICENSE.
  */
+
 #include "libxl_osdeps.h" /* must come before any other headers */
+
+#include <dirent.h>
+
 #include "libxl_ims.h"
 
 void libxl__ims_db_init(libxl__ims_db *db)
@@ -10,19 +25,799 @@ void libxl__ims_db_init(libxl__ims_db *db)
     memset(db, 0, sizeof(*db));
 }
 
-int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
-                       int nr_files, bool strict_perms,
-                       libxl__ims_db **db_r)
+/*----- diagnostics -----*/
+
+static void add_diag(libxl__gc *gc, libxl__ims_db *db,
+                     libxl_pci_ims_severity severity, const char *file,
+                     int line, int column, const char *fmt, ...)
+    PRINTF_ATTRIBUTE(7, 8);
+
+static void add_diag(libxl__gc *gc, libxl__ims_db *db,
+                     libxl_pci_ims_severity severity, const char *file,
+                     int line, int column, const char *fmt, ...)
 {
-    libxl__ims_db *db = libxl__zalloc(gc, sizeof(*db));
-    libxl__ims_db_init(db);
-    *db_r = db;
-    return ERROR_FAIL;
+    libxl_pci_ims_diag *d;
+    va_list ap;
+
+    if (db->nr_diags == db->diags_allocated) {
+        db->diags_allocated = db->diags_allocated * 2 + 8;
+        db->diags = libxl__realloc(gc, db->diags,
+                                   sizeof(*db->diags) * db->diags_allocated);
+    }
+    d = &db->diags[db->nr_diags++];
+    libxl_pci_ims_diag_init(d);
+    d->severity = severity;
+    d->file = libxl__strdup(gc, file);
+    d->line = line;
+    d->column = column;
+    va_start(ap, fmt);
+    d->message = libxl__vsprintf(gc, fmt, ap);
+    va_end(ap);
+    if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
+        db->nr_errors++;
+}
+
+/*----- the parser (pure) -----*/
+
+/* State of one line while it is parsed. */
+typedef struct {
+    libxl__gc *gc;
+    libxl__ims_db *db;
+    const char *file;
+    int line;
+    const char *text;   /* the line, without its line end */
+    size_t len;
+    size_t pos;         /* next byte to read */
+    int errors;
+} line_parser;
+
+#define LP_ERROR(lp, at, ...) do {                                      \
+        add_diag((lp)->gc, (lp)->db, LIBXL_PCI_IMS_SEVERITY_ERROR,       \
+                 (lp)->file, (lp)->line, (int)(at) + 1, __VA_ARGS__);    \
+        (lp)->errors++;                                                 \
+    } while (0)
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static void skip_blanks(line_parser *lp)
+{
+    while (lp->pos < lp->len && is_blank(lp->text[lp->pos]))
+        lp->pos++;
+}
+
+/* 1..max_digits hex digits at s[0..n); returns false if they are not. */
+static bool parse_hex(const char *s, size_t n, unsigned max_digits,
+                      uint32_t *val_r)
+{
+    uint32_t v = 0;
+
+    if (n == 0 || n > max_digits)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int d;
+
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return false;
+        v = (v << 4) | d;
+    }
+    *val_r = v;
+    return true;
+}
+
+/* "vvvv:dddd" at s[0..n). */
+static bool parse_id_pair(const char *s, size_t n, uint16_t *a_r,
+                          uint16_t *b_r)
+{
+    const char *colon = memchr(s, ':', n);
+    uint32_t a, b;
+
+    if (!colon ||
+        !parse_hex(s, colon - s, 4, &a) ||
+        !parse_hex(colon + 1, n - (colon + 1 - s), 4, &b))
+        return false;
+    *a_r = a;
+    *b_r = b;
+    return true;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp;
+
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) { len = 2; cp = s[0] & 0x1f; }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) { len = 3; cp = s[0] & 0x0f; }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) { len = 4; cp = s[0] & 0x07; }
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
+/*
+ * Reads one value: a double-quoted string (with \" and \\) or a bare run
+ * of characters up to the next comma.  On success *val_r is the value
+ * (gc-allocated, unescaped) and lp->pos is past it and past any blanks.
+ */
+static bool read_value(line_parser *lp, const char *key, char **val_r)
+{
+    size_t start = lp->pos;
+
+    if (lp->pos < lp->len && lp->text[lp->pos] == '"') {
+        char *out = libxl__zalloc(lp->gc, lp->len - lp->pos + 1);
+        size_t o = 0;
+
+        lp->pos++;
+        for (;;) {
+            unsigned char c;
+            size_t n;
+
+            if (lp->pos >= lp->len) {
+                LP_ERROR(lp, start, "unterminated quoted value of `%s': "
+                         "add the closing \"", key);
+                return false;
+            }
+            c = lp->text[lp->pos];
+            if (c == '"') {
+                lp->pos++;
+                break;
+            }
+            if (c == '\\') {
+                if (lp->pos + 1 < lp->len &&
+                    (lp->text[lp->pos + 1] == '"' ||
+                     lp->text[lp->pos + 1] == '\\')) {
+                    out[o++] = lp->text[lp->pos + 1];
+                    lp->pos += 2;
+                    continue;
+                }
+                LP_ERROR(lp, lp->pos, "bad escape in the value of `%s': "
+                         "only \\\" and \\\\ are escapes", key);
+                return false;
+            }
+            if (c < 0x20 && c != '\t') {
+                LP_ERROR(lp, lp->pos, "control character 0x%02x in the "
+                         "value of `%s'", c, key);
+                return false;
+            }
+            n = utf8_sequence((const unsigned char *)lp->text + lp->pos,
+                              lp->len - lp->pos);
+            if (!n) {
+                LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
+                         "UTF-8 (byte 0x%02x): save the file as UTF-8",
+                         key, c);
+                return false;
+            }
+            memcpy(out + o, lp->text + lp->pos, n);
+            o += n;
+            lp->pos += n;
+        }
+        *val_r = out;
+    } else {
+        size_t end;
+
+        while (lp->pos < lp->len && lp->text[lp->pos] != ',') {
+            unsigned char c = lp->text[lp->pos];
+
+            if (is_blank(c)) {
+                /* Blanks are allowed only before a comma or the end. */
+                size_t p = lp->pos;
+
+                while (p < lp->len && is_blank(lp->text[p]))
+                    p++;
+                if (p < lp->len && lp->text[p] != ',') {
+                    LP_ERROR(lp, lp->pos, "whitespace inside the value of "
+                             "`%s': quote values that contain spaces "
+                             "(%s=\"...\")", key, key);
+                    return false;
+                }
+                break;
+            }
+            if (c == '"') {
+                LP_ERROR(lp, lp->pos, "stray \" in the value of `%s': "
+                         "quote the whole value", key);
+                return false;
+            }
+            if (c < 0x20 || c == 0x7f) {
+                LP_ERROR(lp, lp->pos, "%s 0x%02x in the value of `%s'",
+                         c == '\r' ? "carriage return" : "control character",
+                         c, key);
+                return false;
+            }
+            if (c >= 0x80) {
+                size_t n = utf8_sequence((const unsigned char *)lp->text +
+                                         lp->pos, lp->len - lp->pos);
+                if (!n) {
+                    LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
+                             "UTF-8 (byte 0x%02x): save the file as UTF-8",
+                             key, c);
+                    return false;
+                }
+                lp->pos += n;
+                continue;
+            }
+            lp->pos++;
+        }
+        end = lp->pos;
+        *val_r = libxl__strndup(lp->gc, lp->text + start, end - start);
+    }
+    skip_blanks(lp);
+    return true;
+}
+
+static bool parse_strategy(const char *s, libxl_pci_ims_strategy *st_r)
+{
+    if (!strcmp(s, "expose")) *st_r = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
+    else if (!strcmp(s, "export")) *st_r = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    else if (!strcmp(s, "remap")) *st_r = LIBXL_PCI_IMS_STRATEGY_REMAP;
+    else if (!strcmp(s, "none")) *st_r = LIBXL_PCI_IMS_STRATEGY_NONE;
+    else return false;
+    return true;
+}
+
+enum { KEY_NAME, KEY_SUBSYS, KEY_CLASS, KEY_AMD, KEY_INTEL, NR_KEYS };
+static const char *const key_names[NR_KEYS] = {
+    "name", "subsys", "class", "amd", "intel",
+};
+
+/*
+ * Parses one non-empty, non-comment line into *e.  Returns true when the
+ * line had no error.
+ */
+static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
+{
+    int key_col[NR_KEYS];
+    size_t start, end;
+    uint32_t v;
+
+    for (int k = 0; k < NR_KEYS; k++)
+        key_col[k] = -1;
+
+    /* vendor:device */
+    start = lp->pos;
+    while (lp->pos < lp->len && lp->text[lp->pos] != ',' &&
+           !is_blank(lp->text[lp->pos]))
+        lp->pos++;
+    end = lp->pos;
+    if (!parse_id_pair(lp->text + start, end - start, &e->vendor,
+                       &e->device)) {
+        if (end == start || memchr(lp->text + start, '=', end - start))
+            LP_ERROR(lp, start, "missing vendor:device: an entry starts "
+                     "with the PCI IDs in hex, e.g. 17cb:1103");
+        else
+            LP_ERROR(lp, start, "bad vendor:device `%.*s': expected two "
+                     "hex numbers of 1-4 digits, e.g. 17cb:1103",
+                     (int)(end - start), lp->text + start);
+        return false;
+    }
+    skip_blanks(lp);
+
+    while (lp->pos < lp->len) {
+        size_t key_start, key_end;
+        int k;
+        char *val;
+
+        if (lp->text[lp->pos] != ',') {
+            LP_ERROR(lp, lp->pos, "expected `,' between fields, found "
+                     "`%c'", lp->text[lp->pos]);
+            return false;
+        }
+        lp->pos++;
+        skip_blanks(lp);
+
+        key_start = lp->pos;
+        while (lp->pos < lp->len && lp->text[lp->pos] != '=' &&
+               lp->text[lp->pos] != ',' && !is_blank(lp->text[lp->pos]))
+            lp->pos++;
+        key_end = lp->pos;
+        if (key_end == key_start) {
+            LP_ERROR(lp, key_start, "empty field: expected key=value "
+                     "(keys: name, subsys, class, amd, intel)");
+            return false;
+        }
+        for (k = 0; k < NR_KEYS; k++)
+            if (strlen(key_names[k]) == key_end - key_start &&
+                !memcmp(key_names[k], lp->text + key_start,
+                        key_end - key_start))
+                break;
+        if (k == NR_KEYS) {
+            LP_ERROR(lp, key_start, "unknown key `%.*s': expected one of "
+                     "name, subsys, class, amd, intel",
+                     (int)(key_end - key_start), lp->text + key_start);
+            return false;
+        }
+        if (key_col[k] >= 0) {
+            LP_ERROR(lp, key_start, "duplicate key `%s' (first at column "
+                     "%d): give each key once per entry", key_names[k],
+                     key_col[k] + 1);
+            return false;
+        }
+        key_col[k] = key_start;
+        skip_blanks(lp);
+        if (lp->pos >= lp->len || lp->text[lp->pos] != '=') {
+            LP_ERROR(lp, lp->pos, "expected `=' after `%s'", key_names[k]);
+            return false;
+        }
+        lp->pos++;
+        skip_blanks(lp);
+        start = lp->pos;
+        if (!read_value(lp, key_names[k], &val))
+            return false;
+
+        switch (k) {
+        case KEY_NAME:
+            e->name = val;
+            break;
+        case KEY_SUBSYS:
+            if (!parse_id_pair(val, strlen(val), &e->subvendor,
+                               &e->subdevice)) {
+                LP_ERROR(lp, start, "bad subsys `%s': expected "
+                         "subvendor:subdevice in hex, e.g. 17aa:9309", val);
+                return false;
+            }
+            e->has_subsys = true;
+            break;
+        case KEY_CLASS: {
+            const char *h = val;
+
+            if (!strncmp(h, "0x", 2) || !strncmp(h, "0X", 2))
+                h += 2;
+            if (!parse_hex(h, strlen(h), 6, &v)) {
+                LP_ERROR(lp, start, "bad class `%s': expected the 24-bit "
+                         "class code in hex, e.g. 0x028000", val);
+                return false;
+            }
+            e->class_code = v;
+            e->has_class = true;
+            break;
+        }
+        case KEY_AMD:
+        case KEY_INTEL: {
+            libxl_pci_ims_strategy st;
+
+            if (!parse_strategy(val, &st)) {
+                LP_ERROR(lp, start, "bad strategy `%s' for %s: expected "
+                         "expose, export, %snone", val, key_names[k],
+                         k == KEY_AMD ? "remap or " : "or ");
+                return false;
+            }
+            if (k == KEY_INTEL && st == LIBXL_PCI_IMS_STRATEGY_REMAP) {
+                LP_ERROR(lp, start, "intel=remap: the remap strategy "
+                         "exists only for AMD IOMMUs; use expose, export "
+                         "or none");
+                return false;
+            }
+            if (k == KEY_AMD) e->amd = st;
+            else e->intel = st;
+            break;
+        }
+        }
+    }
+
+    if (key_col[KEY_AMD] < 0)
+        e->amd = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
+    if (key_col[KEY_INTEL] < 0)
+        e->intel = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    return true;
+}
+
+static bool same_match(const libxl_pci_ims_db_entry *a,
+                       const libxl_pci_ims_db_entry *b)
+{
+    return a->vendor == b->vendor && a->device == b->device &&
+           a->has_subsys == b->has_subsys && a->has_class == b->has_class &&
+           (!a->has_subsys || (a->subvendor == b->subvendor &&
+                               a->subdevice == b->subdevice)) &&
+           (!a->has_class || a->class_code == b->class_code);
+}
+
+int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
+                        const char *buf, size_t len)
+{
+    libxl_pci_ims_db_entry *found = NULL;
+    int nr_found = 0, found_allocated = 0, line = 0, errors = 0;
+    size_t pos = 0;
+
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t line_len = (nl ? (size_t)(nl - buf) : len) - pos;
+        const char *nul;
+        line_parser lp = {
+            .gc = gc, .db = db, .file = file, .line = ++line,
+            .text = buf + pos, .len = line_len,
+        };
+        libxl_pci_ims_db_entry *e;
+
+        pos += line_len + (nl ? 1 : 0);
+
+        if (lp.len && lp.text[lp.len - 1] == '\r')   /* CRLF */
+            lp.len--;
+        if (lp.len > LIBXL_IMS_DB_MAX_LINE) {
+            LP_ERROR(&lp, LIBXL_IMS_DB_MAX_LINE, "line longer than %d "
+                     "bytes: split the entry or shorten its name",
+                     LIBXL_IMS_DB_MAX_LINE);
+            errors += lp.errors;
+            continue;
+        }
+        nul = memchr(lp.text, '\0', lp.len);
+        if (nul) {
+            LP_ERROR(&lp, nul - lp.text, "NUL byte: this is not a text "
+                     "file");
+            errors += lp.errors;
+            continue;
+        }
+
+        skip_blanks(&lp);
+        while (lp.len > lp.pos && is_blank(lp.text[lp.len - 1]))
+            lp.len--;
+        if (lp.pos == lp.len || lp.text[lp.pos] == '#')
+            continue;
+
+        if (nr_found == found_allocated) {
+            found_allocated = found_allocated * 2 + 16;
+            found = libxl__realloc(gc, found,
+                                   sizeof(*found) * found_allocated);
+        }
+        e = &found[nr_found];
+        libxl_pci_ims_db_entry_init(e);
+        e->file = (char *)file;
+        e->line = line;
+        if (!parse_entry_line(&lp, e)) {
+            errors += lp.errors;
+            continue;
+        }
+        for (int i = nr_found - 1; i >= 0; i--) {
+            if (same_match(&found[i], e)) {
+                add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_WARNING, file, line,
+                         1, "same device match as line %d, which this "
+                         "line replaces: remove one of them",
+                         found[i].line);
+                break;
+            }
+        }
+        nr_found++;
+    }
+
+    /* A file with an error contributes nothing: bad input changes nothing. */
+    if (errors)
+        return errors;
+
+    if (nr_found) {
+        char *file_copy = libxl__strdup(gc, file);
+
+        if (db->nr_entries + nr_found > db->allocated) {
+            db->allocated = (db->nr_entries + nr_found) * 2;
+            db->entries = libxl__realloc(gc, db->entries,
+                                         sizeof(*db->entries) * db->allocated);
+        }
+        for (int i = 0; i < nr_found; i++) {
+            found[i].file = file_copy;
+            db->entries[db->nr_entries++] = found[i];
+        }
+    }
+    return 0;
+}
+
+/*----- the index -----*/
+
+static const libxl__ims_db *sort_db;   /* only used inside qsort */
+
+static int cmp_order(const void *a, const void *b)
+{
+    int ia = *(const int *)a, ib = *(const int *)b;
+    const libxl_pci_ims_db_entry *ea = &sort_db->entries[ia];
+    const libxl_pci_ims_db_entry *eb = &sort_db->entries[ib];
+    uint32_t ka = (uint32_t)ea->vendor << 16 | ea->device;
+    uint32_t kb = (uint32_t)eb->vendor << 16 | eb->device;
+
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    return ia < ib ? -1 : ia > ib;    /* keep load order among equals */
+}
+
+void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db)
+{
+    db->order = libxl__realloc(gc, NULL, sizeof(int) * (db->nr_entries + 1));
+    for (int i = 0; i < db->nr_entries; i++)
+        db->order[i] = i;
+    /* qsort has no context argument; libxl calls this from one thread. */
+    sort_db = db;
+    qsort(db->order, db->nr_entries, sizeof(int), cmp_order);
+    sort_db = NULL;
+}
+
+static int specificity(const libxl_pci_ims_db_entry *e)
+{
+    return (e->has_subsys ? 2 : 0) + (e->has_class ? 1 : 0);
 }
 
 const libxl_pci_ims_db_entry *libxl__ims_db_lookup(
     const libxl__ims_db *db, uint16_t vendor, uint16_t device,
     uint16_t subvendor, uint16_t subdevice, uint32_t class_code)
 {
-    return NULL;
+    uint32_t key = (uint32_t)vendor << 16 | device;
+    const libxl_pci_ims_db_entry *best = NULL;
+    int lo = 0, hi = db->nr_entries, best_spec = -1;
+
+    if (!db->order)
+        return NULL;
+
+    /* First index whose key is >= key. */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        const libxl_pci_ims_db_entry *e = &db->entries[db->order[mid]];
+
+        if (((uint32_t)e->vendor << 16 | e->device) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Equal keys are in load order, so ">=" lets the later one win. */
+    for (; lo < db->nr_entries; lo++) {
+        const libxl_pci_ims_db_entry *e = &db->entries[db->order[lo]];
+        int spec;
+
+        if (e->vendor != vendor || e->device != device)
+            break;
+        if (e->has_subsys &&
+            (e->subvendor != subvendor || e->subdevice != subdevice))
+            continue;
+        if (e->has_class && e->class_code != class_code)
+            continue;
+        spec = specificity(e);
+        if (spec >= best_spec) {
+            best = e;
+            best_spec = spec;
+        }
+    }
+    return best;
 }
+
+/*----- files -----*/
+
+/* Writable by a user other than root (group 0 holds only root). */
+static bool writable_by_others(const struct stat *st)
+{
+    return (st->st_mode & S_IWOTH) ||
+           ((st->st_mode & S_IWGRP) && st->st_gid != 0);
+}
+
+/*
+ * Like sshd's StrictModes: a database decides what the toolstack tells
+ * the device model, so only root may be able to change it.
+ */
+static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
+                                 const char *file, const char *path, int fd,
+                                 bool strict_perms)
+{
+    libxl_pci_ims_severity sev = strict_perms
+        ? LIBXL_PCI_IMS_SEVERITY_ERROR : LIBXL_PCI_IMS_SEVERITY_WARNING;
+    const char *what = strict_perms ? "refused" : "would be refused "
+        "as part of the system database";
+    struct stat st;
+    char *dir, *slash;
+
+    if (fstat(fd, &st)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
+                 "cannot stat: %s", strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
+                 "not a regular file");
+        return false;
+    }
+    if (st.st_uid != 0) {
+        add_diag(gc, db, sev, file, 0, 0, "owned by uid %u, not root: %s "
+                 "(fix: chown root:root %s)", (unsigned)st.st_uid, what,
+                 file);
+        return !strict_perms;
+    }
+    if (writable_by_others(&st)) {
+        add_diag(gc, db, sev, file, 0, 0, "writable by %s: %s (fix: chmod "
+                 "go-w %s)", st.st_mode & S_IWOTH ? "everyone" : "its group",
+                 what, file);
+        return !strict_perms;
+    }
+
+    /* Whoever can write the directory can replace the file. */
+    dir = libxl__strdup(gc, path);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        dir = (char *)".";
+    else if (slash == dir)
+        dir = (char *)"/";
+    else
+        *slash = 0;
+    if (!stat(dir, &st) &&
+        (st.st_uid != 0 ||
+         (writable_by_others(&st) && !(st.st_mode & S_ISVTX)))) {
+        add_diag(gc, db, sev, file, 0, 0, "its directory %s can be written "
+                 "by others than root: %s (fix: chown root %s; chmod go-w "
+                 "%s)", dir, what, dir, dir);
+        return !strict_perms;
+    }
+    return true;
+}
+
+/*
+ * Loads one file.  missing_ok: a missing file is no problem (the system
+ * database need not be installed).
+ */
+static void load_file(libxl__gc *gc, libxl__ims_db *db, const char *file,
+                      const char *shown, bool strict_perms, bool missing_ok)
+{
+    char *buf = NULL;
+    size_t len = 0, allocated = 0;
+    int fd;
+
+    fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT && missing_ok)
+            return;
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot open: %s", strerror(errno));
+        return;
+    }
+    if (!check_owner_and_mode(gc, db, shown, file, fd, strict_perms))
+        goto out;
+
+    for (;;) {
+        ssize_t r;
+
+        if (allocated - len < 4096) {
+            allocated = allocated * 2 + 8192;
+            buf = libxl__realloc(gc, buf, allocated);
+        }
+        r = read(fd, buf + len, allocated - len);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                     "cannot read: %s", strerror(errno));
+            goto out;
+        }
+        if (r == 0) break;
+        len += r;
+    }
+    libxl__ims_db_parse(gc, db, shown, buf, len);
+
+ out:
+    close(fd);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The drop-ins: *.cfg in lexical (byte) order; a missing directory is fine. */
+static void load_dropins(libxl__gc *gc, libxl__ims_db *db, bool strict_perms)
+{
+    const char *shown_dir = LIBXL_IMS_DB_DROPIN_DIR;
+    const char *dir = libxl__ims_host_path(gc, shown_dir);
+    char **names = NULL;
+    int nr = 0, allocated = 0;
+    struct dirent *de;
+    DIR *d;
+
+    d = opendir(dir);
+    if (!d) {
+        if (errno != ENOENT)
+            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown_dir, 0, 0,
+                     "cannot open directory: %s", strerror(errno));
+        return;
+    }
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+
+        if (de->d_name[0] == '.' || n < 5 ||
+            strcmp(de->d_name + n - 4, ".cfg"))
+            continue;
+        if (nr == allocated) {
+            allocated = allocated * 2 + 8;
+            names = libxl__realloc(gc, names, sizeof(*names) * allocated);
+        }
+        names[nr++] = libxl__strdup(gc, de->d_name);
+    }
+    closedir(d);
+    if (nr)
+        qsort(names, nr, sizeof(*names), cmp_names);
+    for (int i = 0; i < nr; i++)
+        load_file(gc, db, GCSPRINTF("%s/%s", dir, names[i]),
+                  GCSPRINTF("%s/%s", shown_dir, names[i]), strict_perms,
+                  false);
+}
+
+int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
+                       int nr_files, bool strict_perms,
+                       libxl__ims_db **db_r)
+{
+    libxl__ims_db *db = libxl__zalloc(gc, sizeof(*db));
+    const char *env = getenv(LIBXL_IMS_DB_ENV);
+
+    libxl__ims_db_init(db);
+    if (files) {
+        for (int i = 0; i < nr_files; i++)
+            load_file(gc, db, files[i], files[i], strict_perms, false);
+    } else if (env && *env) {
+        char *list = libxl__strdup(gc, env), *saveptr = NULL, *f;
+
+        for (f = strtok_r(list, ":", &saveptr); f;
+             f = strtok_r(NULL, ":", &saveptr))
+            load_file(gc, db, f, f, strict_perms, false);
+    } else {
+        load_file(gc, db, libxl__ims_host_path(gc, LIBXL_IMS_DB_MAIN),
+                  LIBXL_IMS_DB_MAIN, strict_perms, true);
+        load_dropins(gc, db, strict_perms);
+    }
+    libxl__ims_db_finish(gc, db);
+    *db_r = db;
+    return db->nr_errors ? ERROR_INVAL : 0;
+}
+
+/*----- public API -----*/
+
+int libxl_pci_ims_db_check(libxl_ctx *ctx, const char *const *files,
+                           int nr_files,
+                           libxl_pci_ims_db_entry **entries_r,
+                           int *nr_entries_r,
+                           libxl_pci_ims_diag **diags_r, int *nr_diags_r)
+{
+    GC_INIT(ctx);
+    libxl__ims_db *db;
+    int rc;
+
+    /* Files named by the caller are checked, not trusted: warn only. */
+    rc = libxl__ims_db_load(gc, files, nr_files, files == NULL, &db);
+
+    *entries_r = db->nr_entries
+        ? libxl__calloc(NOGC, db->nr_entries, sizeof(**entries_r)) : NULL;
+    for (int i = 0; i < db->nr_entries; i++)
+        libxl_pci_ims_db_entry_copy(ctx, &(*entries_r)[i], &db->entries[i]);
+    *nr_entries_r = db->nr_entries;
+
+    *diags_r = db->nr_diags
+        ? libxl__calloc(NOGC, db->nr_diags, sizeof(**diags_r)) : NULL;
+    for (int i = 0; i < db->nr_diags; i++)
+        libxl_pci_ims_diag_copy(ctx, &(*diags_r)[i], &db->diags[i]);
+    *nr_diags_r = db->nr_diags;
+
+    GC_FREE;
+    return rc;
+}
+
+void libxl_pci_ims_db_entry_list_free(libxl_pci_ims_db_entry *list, int nr)
+{
+    for (int i = 0; i < nr; i++)
+        libxl_pci_ims_db_entry_dispose(&list[i]);
+    free(list);
+}
+
+void libxl_pci_ims_diag_list_free(libxl_pci_ims_diag *list, int nr)
+{
+    for (int i = 0; i < nr; i++)
+        libxl_pci_ims_diag_dispose(&list[i]);
+    free(list);
+}
+
+/*
+ * Local variables:
+ * mode: C
+ * c-basic-offset: 4
+ * indent-tabs-mode: nil
+ * End:
+ */
