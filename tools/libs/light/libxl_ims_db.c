@@ -391,8 +391,8 @@ static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
 
             if (!parse_strategy(val, &st)) {
                 LP_ERROR(lp, start, "bad strategy `%s' for %s: expected "
-                         "expose, export, %snone", val, key_names[k],
-                         k == KEY_AMD ? "remap or " : "or ");
+                         "expose, export%s none", val, key_names[k],
+                         k == KEY_AMD ? ", remap or" : " or");
                 return false;
             }
             if (k == KEY_INTEL && st == LIBXL_PCI_IMS_STRATEGY_REMAP) {
@@ -514,30 +514,35 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
 
 /*----- the index -----*/
 
-static const libxl__ims_db *sort_db;   /* only used inside qsort */
+/* Sort key: vendor:device, then load order (so no context is needed). */
+typedef struct {
+    uint32_t key;
+    int index;
+} db_order_key;
 
 static int cmp_order(const void *a, const void *b)
 {
-    int ia = *(const int *)a, ib = *(const int *)b;
-    const libxl_pci_ims_db_entry *ea = &sort_db->entries[ia];
-    const libxl_pci_ims_db_entry *eb = &sort_db->entries[ib];
-    uint32_t ka = (uint32_t)ea->vendor << 16 | ea->device;
-    uint32_t kb = (uint32_t)eb->vendor << 16 | eb->device;
+    const db_order_key *ka = a, *kb = b;
 
-    if (ka != kb)
-        return ka < kb ? -1 : 1;
-    return ia < ib ? -1 : ia > ib;    /* keep load order among equals */
+    if (ka->key != kb->key)
+        return ka->key < kb->key ? -1 : 1;
+    return ka->index < kb->index ? -1 : ka->index > kb->index;
 }
 
 void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db)
 {
+    db_order_key *keys = libxl__calloc(gc, db->nr_entries + 1,
+                                       sizeof(*keys));
+
+    for (int i = 0; i < db->nr_entries; i++) {
+        keys[i].key = (uint32_t)db->entries[i].vendor << 16 |
+                      db->entries[i].device;
+        keys[i].index = i;
+    }
+    qsort(keys, db->nr_entries, sizeof(*keys), cmp_order);
     db->order = libxl__realloc(gc, NULL, sizeof(int) * (db->nr_entries + 1));
     for (int i = 0; i < db->nr_entries; i++)
-        db->order[i] = i;
-    /* qsort has no context argument; libxl calls this from one thread. */
-    sort_db = db;
-    qsort(db->order, db->nr_entries, sizeof(int), cmp_order);
-    sort_db = NULL;
+        db->order[i] = keys[i].index;
 }
 
 static int specificity(const libxl_pci_ims_db_entry *e)
