@@ -1,0 +1,322 @@
+#!/bin/sh
+# dom0's /init in the lab: bring up the Xen toolstack by hand, run the
+# scenario with OUR xl, print one "IMS-LAB: <name> ok|FAIL <detail>" line per
+# check, and power off.  lab/run.sh checks the markers on the serial log.
+#
+# Parameters on dom0's kernel command line (lab/run.sh sets them):
+#   lab_run=NAME      the run's name (amd, intel, nointremap)
+#   lab_iommu=V       expected IOMMU vendor in the host facts (amd|intel)
+#   lab_ir=on|off     expected interrupt remapping
+#   lab_mode=full|failure|smoke   which scenario
+#   lab_dm_ims=yes|no whether the device model has the x-ims property
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
+export LD_LIBRARY_PATH=
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /run/xen /run/xenstored /run/lock /var/lock /var/lib/xen /var/log/xen
+T0=$(cut -d. -f1 /proc/uptime)
+
+for kv in $(cat /proc/cmdline); do
+    case "$kv" in lab_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
+done
+: "${lab_run:=unknown}" "${lab_iommu:=amd}" "${lab_ir:=on}" "${lab_mode:=full}" "${lab_dm_ims:=no}"
+
+FAILS=0
+CHECKS=0
+ok()   { CHECKS=$((CHECKS + 1)); echo "IMS-LAB: $1 ok ${2:-}"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "IMS-LAB: $1 FAIL ${2:-}"; }
+# result NAME CONDITION-RC DETAIL
+result() { if [ "$2" = 0 ]; then ok "$1" "$3"; else fail "$1" "$3"; fi; }
+show() { sed 's/^/  | /'; }
+elapsed() { echo $(( $(cut -d. -f1 /proc/uptime) - T0 )); }
+# x CMD...: run with a timeout, output in $OUT, status in $RC, both shown
+x() {
+    echo "+ $*"
+    OUT=$(timeout ${XTIMEOUT:-180} "$@" 2>&1); RC=$?
+    [ -z "$OUT" ] || printf '%s\n' "$OUT" | show
+    [ $RC = 0 ] || echo "  (exit $RC)"
+    return $RC
+}
+jget() { # jget KEY < json: first "KEY": value (string, number or bool)
+    sed -n "s/^ *\"$1\": \"\{0,1\}\([^\"]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -1
+}
+xs_entries() { # plan JSON -> "path|value|perms" lines
+    awk -F'"' '/"path":/ { p = $4 } /"value":/ { v = $4 } /"perms":/ { print p "|" v "|" $4 }'
+}
+xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -p shows them, or nothing
+    xenstore-ls -f -p "${1%/*}" 2>/dev/null | sed -n "s#^$1 = \"\(.*\)\"  (\(.*\))\$#\1|\2#p" | head -1
+}
+poweroff_now() {
+    echo "IMS-LAB-END run=$lab_run checks=$CHECKS fails=$FAILS dom0_seconds=$(elapsed)"
+    sync
+    poweroff -f
+}
+
+echo "IMS-LAB-BEGIN run=$lab_run mode=$lab_mode iommu=$lab_iommu ir=$lab_ir dm_ims=$lab_dm_ims"
+sed 's/^/  provenance: /' /etc/lab-provenance
+
+# ---------------------------------------------------------------- boot
+bootok=0
+for m in $(cat /lib/modules/order); do
+    insmod /lib/modules/*/$m.ko || { echo "insmod $m failed"; bootok=1; }
+done
+mount -t xenfs xenfs /proc/xen || bootok=1
+xenstored --pid-file /run/xenstored.pid || bootok=1
+sleep 1
+xen-init-dom0 >/tmp/init-dom0.log 2>&1 || { cat /tmp/init-dom0.log; bootok=1; }
+xenconsoled --pid-file=/run/xenconsoled.pid 2>/dev/null
+x xl info >/tmp/xl-info.txt
+grep -E 'xen_version|xen_commandline|virt_caps' /tmp/xl-info.txt 2>/dev/null | show
+result boot $bootok "xenstored, xen-init-dom0, modules up after $(elapsed)s"
+[ $bootok = 0 ] || poweroff_now
+
+# ---------------------------------------------------------------- facts
+x xl pci-ims-facts --record
+r=$RC; [ -s /run/xen/ims-host-facts ] || r=1
+cat /run/xen/ims-host-facts 2>/dev/null | show
+result facts-record $r "/var/run/xen/ims-host-facts"
+
+x xl pci-ims-facts -j
+fi=$(printf '%s\n' "$OUT" | jget iommu); fr=$(printf '%s\n' "$OUT" | jget intremap)
+[ "$fi" = "$lab_iommu" ] && [ "$fr" = "$lab_ir" ]
+result facts $? "iommu=$fi intremap=$fr (expected $lab_iommu/$lab_ir)"
+x xl pci-ims-facts
+
+# ---------------------------------------------------------------- database
+cat > /etc/xen/ims-quirks.d/lab.cfg <<'EOF'
+# The lab: QEMU's edu device stands in for an IMS-like device.
+1234:11e8,name="QEMU edu (lab stand-in for an IMS-like device)",amd=expose,intel=export
+EOF
+chown 0:0 /etc/xen/ims-quirks.d/lab.cfg; chmod 0644 /etc/xen/ims-quirks.d/lab.cfg
+x xl pci-ims-db-check
+r=$RC; x xl pci-ims-db-check /etc/xen/ims-quirks.d/lab.cfg || r=1
+result db $r "/etc/xen/ims-quirks.d/lab.cfg $(stat -c '%a %U' /etc/xen/ims-quirks.d/lab.cfg)"
+cp /etc/xen/ims-quirks.d/lab.cfg /tmp/writable.cfg; chmod 0666 /tmp/writable.cfg
+x xl pci-ims-db-check /tmp/writable.cfg
+[ $RC = 1 ]; result db-writable-refused $? "$(printf '%s\n' "$OUT" | head -1)"
+
+# ---------------------------------------------------------------- devices
+EDUS=
+for d in /sys/bus/pci/devices/*; do
+    [ "$(cat $d/vendor)" = 0x1234 ] && [ "$(cat $d/device)" = 0x11e8 ] && EDUS="$EDUS ${d##*/}"
+done
+set -- $EDUS; EDU1=${1:-}; EDU2=${2:-}
+[ -n "$EDU1" ] && [ -n "$EDU2" ]; result devices $? "edu at${EDUS:- (none)}"
+[ -n "$EDU1" ] || poweroff_now
+bdfkey() { echo "$1" | tr ':.' '--'; }   # 0000:00:05.0 -> 0000-00-05-0
+
+# ---------------------------------------------------------------- explain
+if [ "$lab_ir" = on ] && [ "$lab_iommu" = amd ]; then want=expose; else want=export; fi
+if [ "$lab_dm_ims" = yes ]; then wantout=applied; else wantout=degraded; fi
+x xl pci-ims-explain "$EDU1"
+x xl pci-ims-explain -j "$EDU1"; J=$OUT
+s=$(printf '%s\n' "$J" | jget strategy); o=$(printf '%s\n' "$J" | jget outcome)
+mt=$(printf '%s\n' "$J" | jget matched); q=$(printf '%s\n' "$J" | jget qemu_ims)
+f=$(printf '%s\n' "$J" | jget file)
+[ "$s" = $want ] && [ "$o" = $wantout ] && [ "$mt" = true ] && [ "$q" = "$lab_dm_ims" ] &&
+    [ "$f" = /etc/xen/ims-quirks.d/lab.cfg ]
+result explain $? "policy auto: strategy=$s outcome=$o match=$mt ($f) dm x-ims=$q (expected $want/$wantout)"
+[ "$s" != expose ] || [ "$lab_ir" = on ]
+result explain-no-expose-without-ir $? "strategy=$s intremap=$lab_ir"
+
+x xl pci-ims-explain -p strict "$EDU1"
+x xl pci-ims-explain -j -p strict "$EDU1"
+o=$(printf '%s\n' "$OUT" | jget outcome); s=$(printf '%s\n' "$OUT" | jget strategy)
+if [ "$lab_ir" = on ] && [ "$lab_dm_ims" = yes ]; then wantstrict=applied; else wantstrict=refused; fi
+[ "$o" = $wantstrict ]
+result explain-strict $? "policy strict: strategy=$s outcome=$o (expected $wantstrict): $(printf '%s\n' "$OUT" | jget reason | cut -c1-300)"
+
+x xl pci-ims-explain -j --pv "$EDU1"
+s=$(printf '%s\n' "$OUT" | jget strategy)
+[ "$s" = none ]; result explain-pv $? "PV guest: strategy=$s"
+
+x xl pci-ims-explain -j 0000:00:00.0
+s=$(printf '%s\n' "$OUT" | jget strategy); mt=$(printf '%s\n' "$OUT" | jget matched)
+[ "$s" = none ] && [ "$mt" != true ]; result explain-not-in-db $? "host bridge 00:00.0: strategy=$s matched=${mt:-false}"
+
+# ---------------------------------------------------------------- assignable
+r=0
+for b in $EDUS; do x xl pci-assignable-add $b || r=1; done
+x xl pci-assignable-list
+for b in $EDUS; do printf '%s\n' "$OUT" | grep -q "${b#0000:}" || r=1; done
+result assignable $r "$EDUS"
+
+# ---------------------------------------------------------------- guests
+hvmcfg() { # hvmcfg NAME POLICY PCI-LIST
+    cat <<EOF
+name = "$1"
+type = "hvm"
+memory = 256
+vcpus = 1
+kernel = "/guest/vmlinuz"
+ramdisk = "/guest/ginitrd.gz"
+extra = "console=ttyS0 loglevel=4"
+serial = "file:/tmp/$1.console"
+bios = "seabios"
+bios_path_override = "/usr/share/seabios/bios-256k.bin"
+vnc = 0
+sdl = 0
+vga = "none"
+disk = [ ]
+vif = [ ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+pci_ims_policy = "$2"
+pci = [ $3 ]
+EOF
+}
+wait_guest() { # wait_guest NAME PATTERN SECONDS
+    i=0
+    while [ $i -lt $3 ]; do
+        grep -q "$2" /tmp/$1.console 2>/dev/null && return 0
+        sleep 2; i=$((i + 2))
+    done
+    return 1
+}
+# check_plan NAME BDF DOMID: the xenstore entries the plan promised are there
+check_plan() {
+    x xl pci-ims-explain -j -d $3 $2; J=$OUT
+    n=0; bad=0
+    for e in $(printf '%s\n' "$J" | xs_entries | tr ' ' '\001'); do
+        e=$(echo "$e" | tr '\001' ' ')
+        p=${e%%|*}; rest=${e#*|}; v=${rest%|*}; pm=${rest##*|}
+        got=$(xs_get "$p")
+        n=$((n + 1))
+        if [ "$got" = "$v|$pm" ]; then
+            echo "  promised $p = \"$v\" ($pm): there"
+        else
+            echo "  promised $p = \"$v\" ($pm): found \"${got:-nothing}\""; bad=1
+        fi
+    done
+    [ $n -gt 0 ] || bad=1
+    st=$(xenstore-read /libxl/pci/$(bdfkey $2)/ims_strategy 2>/dev/null)
+    if printf '%s\n' "$J" | grep -q '"path": "/local/domain/'"$3"'/device/pci-ims'; then
+        xenstore-exists /local/domain/$3/device/pci-ims || bad=1; gv=promised
+    else
+        ! xenstore-exists /local/domain/$3/device/pci-ims 2>/dev/null || bad=1; gv="none promised"
+    fi
+    result "$1" $bad "$n entries promised by the plan, all present with their permissions; ims_strategy=$st; guest-visible pci-ims: $gv"
+}
+ours_left() { # anything of ours left in xenstore?
+    xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims|ims-dm-x-ims|ims_policy'
+}
+
+if [ "$lab_mode" = failure ]; then
+    # strict must refuse at create, and leave nothing behind
+    hvmcfg gs strict "'$EDU1'" > /tmp/gs.cfg
+    x xl create /tmp/gs.cfg; r=$RC
+    printf '%s\n' "$OUT" | grep -iE 'refused|remapping' | show
+    left=$(ours_left); dom=$(xl list | grep -c '^gs ')
+    [ $r != 0 ] && printf '%s\n' "$OUT" | grep -qi 'remapping' && [ -z "$left" ] && [ "$dom" = 0 ]
+    result create-strict-refused $? "xl create exit $r; message: $(printf '%s\n' "$OUT" | grep -i 'remapping' | head -1 | cut -c1-300); leftovers: ${left:-none}"
+fi
+
+hvmcfg g1 auto "'$EDU1'" > /tmp/g1.cfg
+x xl -v create /tmp/g1.cfg; r=$RC
+cp /tmp/g1.cfg /tmp/g1.cfg.used
+D=$(xl domid g1 2>/dev/null)
+result create $r "HVM guest g1 (domid ${D:-none}) with pci=[$EDU1], pci_ims_policy=auto"
+w=$(printf '%s\n' "$OUT" | grep -iE 'x-ims|IMS strategy|interrupt remapping' | head -3)
+if [ "$lab_dm_ims" = no ] || [ "$lab_ir" = off ]; then
+    [ -n "$w" ]; result create-warning $? "$(echo $w | cut -c1-400)"
+fi
+[ -n "$D" ] || poweroff_now
+
+if [ "$lab_mode" != failure ]; then
+    wait_guest g1 GUEST-SCAN-DONE 240
+    r=$?; grep -E 'GUEST-(OK|PCI-ADD .*0x1234|MSI-CAP)' /tmp/g1.console | show
+    grep -q 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console || r=1
+    result guest-sees-device $r "after $(elapsed)s: $(grep 'GUEST-PCI-ADD .*0x1234' /tmp/g1.console | head -1)"
+fi
+
+check_plan xenstore-plan $EDU1 $D
+x xenstore-ls -p /libxl/pci
+x xenstore-ls -p /local/domain/0/backend/pci/$D
+opts=$(xenstore-ls /local/domain/0/backend/pci/$D 2>/dev/null | grep '^ *opts-0' )
+echo "$opts" | grep -q 'ims_policy=auto'; result backend-opts $? "$(echo $opts)"
+x xenstore-ls -p /local/domain/$D/device
+
+x xl pci-list g1
+printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}"; result pci-list $? "$(printf '%s\n' "$OUT" | tail -1)"
+x xl list -l g1
+il=$(printf '%s\n' "$OUT" | grep -E '"(pci_)?ims_policy"' | tr -s ' ' | tr '\n' ' ')
+[ -n "$il" ]; result list-l $? "$il"
+x xl pci-ims-list
+r=$RC; printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}" || r=1
+result pci-ims-list $r "$(printf '%s\n' "$OUT" | grep "${EDU1#0000:}" | head -2 | tr -s ' ' | tr '\n' ';')"
+
+if [ "$lab_mode" = full ]; then
+    # hot-plug: strict is refused by the stock device model; nothing left behind
+    if [ "$lab_dm_ims" = no ] || [ "$lab_ir" = off ]; then
+        x xl pci-attach g1 "$EDU2,ims_policy=strict"; r=$RC
+        msg=$(printf '%s\n' "$OUT" | grep -i refused | head -1 | cut -c1-300)
+        left=$(xenstore-ls -f /libxl/pci 2>/dev/null | grep "$(bdfkey $EDU2)")
+        inlist=$(xl pci-list g1 | grep -c "${EDU2#0000:}")
+        inassignable=$(xl pci-assignable-list | grep -c "${EDU2#0000:}")
+        [ $r != 0 ] && [ -n "$msg" ] && [ -z "$left" ] && [ "$inlist" = 0 ] && [ "$inassignable" = 1 ]
+        result hotplug-strict-refused $? "exit $r; \"$msg\"; left in /libxl/pci: ${left:-nothing}; in pci-list: $inlist; still assignable: $inassignable"
+    fi
+    x xl -v pci-attach g1 "$EDU2"
+    result hotplug-attach $RC "xl pci-attach g1 $EDU2 (auto)"
+    check_plan hotplug-xenstore-plan $EDU2 $D
+    x xl pci-list g1
+    wait_guest g1 "GUEST-PCI-ADD .*0x1234:0x11e8.*" 1
+    n0=$(grep -c 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console)
+    i=0; while [ $i -lt 60 ] && [ "$(grep -c 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console)" -lt 2 ]; do sleep 2; i=$((i + 2)); done
+    n=$(grep -c 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console)
+    [ "$n" -ge 2 ]; result guest-sees-hotplug $? "edu devices seen by the guest: $n"
+
+    x xl -v pci-detach g1 "$EDU2"; r=$RC
+    left=$(xenstore-ls -f / 2>/dev/null | grep "$(bdfkey $EDU2)")
+    [ $r = 0 ] && [ -z "$left" ] && ! xl pci-list g1 | grep -q "${EDU2#0000:}"
+    result hotplug-detach $? "exit $r; left in xenstore: ${left:-nothing}"
+    i=0; while [ $i -lt 30 ] && ! grep -q 'GUEST-PCI-DEL .*0x1234' /tmp/g1.console; do sleep 2; i=$((i + 2)); done
+    grep -q 'GUEST-PCI-DEL .*0x1234' /tmp/g1.console
+    result guest-sees-unplug $? "$(grep 'GUEST-PCI-DEL' /tmp/g1.console | head -1)"
+fi
+
+x xl destroy g1; r=$RC
+sleep 1
+left=$(ours_left)
+[ $r = 0 ] && [ -z "$left" ]; result destroy-clean $? "exit $r; ours left in xenstore: ${left:-nothing}"
+
+if [ "$lab_mode" = full ]; then
+    # PV guest with the device: the plan is none (pciback already shows host MSI values)
+    cat > /tmp/p1.cfg <<EOF
+name = "p1"
+type = "pv"
+memory = 256
+vcpus = 1
+kernel = "/guest/vmlinuz"
+ramdisk = "/guest/ginitrd.gz"
+extra = "console=hvc0"
+pci_ims_policy = "auto"
+pci = [ '$EDU1' ]
+EOF
+    x xl -v create -p /tmp/p1.cfg; r=$RC
+    P=$(xl domid p1 2>/dev/null)
+    result pv-create $r "PV guest p1 (domid ${P:-none}, paused) with pci=[$EDU1]"
+    if [ -n "$P" ]; then
+        st=$(xenstore-read /libxl/pci/$(bdfkey $EDU1)/ims_strategy 2>/dev/null)
+        x xenstore-ls -p /libxl/pci
+        x xenstore-ls -p /local/domain/0/backend/pci/$P
+        ! xenstore-exists /local/domain/$P/device/pci-ims 2>/dev/null && [ "$st" = none ]
+        result pv-plan $? "ims_strategy=${st:-absent}; guest-visible pci-ims: $(xenstore-exists /local/domain/$P/device/pci-ims 2>/dev/null && echo present || echo absent)"
+        x xl destroy p1; r=$RC; sleep 1
+        left=$(ours_left)
+        [ $r = 0 ] && [ -z "$left" ]; result pv-destroy-clean $? "ours left: ${left:-nothing}"
+    fi
+fi
+
+# ---------------------------------------------------------------- artefacts
+for f in /var/log/xen/*.log /tmp/*.console; do
+    [ -f "$f" ] || continue
+    echo "---- $f (last 40 lines)"; tail -40 "$f" | show
+done
+[ $FAILS = 0 ]; result done $? "$CHECKS checks, $FAILS failed, dom0 ran $(elapsed)s"
+poweroff_now

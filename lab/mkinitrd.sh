@@ -1,0 +1,130 @@
+#!/bin/bash
+# Build the lab's boot files from the unpacked Debian packages ($LAB/deb,
+# lab/fetch.sh) and our build ($XEN):
+#   $LAB/boot/xen          Debian's hypervisor, uncompressed (QEMU multiboot)
+#   $LAB/boot/vmlinuz      Debian's kernel (dom0 and the HVM/PV guests)
+#   $LAB/boot/dom0.cpio.gz dom0's initramfs: busybox, our xl and libraries,
+#                          Debian's xenstored/xen-init-dom0/xenconsoled,
+#                          xenstore-utils, hvmloader, SeaBIOS, the device
+#                          model with its libraries, the xen-* modules, the
+#                          scenario (lab/dom0-init.sh) and the guests' files.
+set -eu
+: "${LAB:?}" "${XEN:?}" "${LABSRC:?}"
+LAB=$(cd "$LAB" && pwd); XEN=$(cd "$XEN" && pwd); LABSRC=$(cd "$LABSRC" && pwd)
+DEB=$LAB/deb
+R=$LAB/dom0-root
+B=$LAB/boot
+DM=${LAB_DM:-$DEB/usr/libexec/xen-qemu-system-i386}
+
+[ -x "$XEN/tools/xl/xl" ] || { echo "lab: $XEN/tools/xl/xl is missing (make build)" >&2; exit 1; }
+kver=$(ls "$DEB/lib/modules" | head -1)
+[ -n "$kver" ] || { echo "lab: no kernel in $DEB" >&2; exit 1; }
+
+rm -rf "$R"; mkdir -p "$R" "$B"
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,lib64,usr/lib/xen-ims,proc,sys,dev,tmp,run,var/log/xen,var/lib/xen,etc/xen/ims-quirks.d,guest,lib/modules,root}
+ln -s ../run "$R/var/run"
+
+# Our libraries (first on xl's library path, see the wrapper below).
+OURLIBS=$(ls -d "$XEN"/tools/libs/*/ | tr '\n' ':')
+
+# copy_with_libs FILE DEST [LD_LIBRARY_PATH]: the file and what ldd says it needs.
+copy_libs() {
+    local f=$1 llp=${2:-} lib
+    LD_LIBRARY_PATH=$llp ldd "$f" | awk '/not found/ { print "MISSING " $1; next }
+                                       $2 == "=>" && $3 ~ /^\// { print $3 }
+                                       $1 ~ /^\// { print $1 }' |
+    while read -r lib rest; do
+        if [ "$lib" = MISSING ]; then
+            echo "lab: $f needs $rest, which is not on this host" >&2; exit 1
+        fi
+        case "$lib" in
+        "$XEN"/*) cp -L "$lib" "$R/usr/lib/xen-ims/" ;;
+        /lib64/*) cp -L "$lib" "$R/lib64/" ;;
+        *)        cp -L "$lib" "$R/lib/x86_64-linux-gnu/" ;;
+        esac
+    done
+}
+
+# busybox
+cp "$DEB/bin/busybox" "$R/bin/busybox"
+for a in sh mount umount mkdir cat echo ls sleep grep sed awk insmod \
+         poweroff hexdump timeout tail head cut tr wc sort chmod chown \
+         stat ln rm cp mv dmesg ps kill env printf test [ true false \
+         date uname find xargs seq expr tee basename dirname setsid \
+         mknod od diff cmp touch sync; do
+    ln -sf busybox "$R/bin/$a"
+done
+
+# our xl (and its libraries: ours, then the system's)
+cp "$XEN/tools/xl/xl" "$R/usr/lib/xen-ims/xl"
+copy_libs "$XEN/tools/xl/xl" "$OURLIBS"
+cat > "$R/usr/sbin/xl" <<'W'
+#!/bin/sh
+LD_LIBRARY_PATH=/usr/lib/xen-ims exec /usr/lib/xen-ims/xl "$@"
+W
+chmod +x "$R/usr/sbin/xl"
+# the shipped database, as a package would install it
+cp "$XEN/tools/examples/ims-quirks.cfg" "$R/etc/xen/ims-quirks.cfg"
+chmod 0644 "$R/etc/xen/ims-quirks.cfg"
+
+# Debian's daemons and helpers (ours are not built: tools-only build of libs+xl)
+mkdir -p "$R/usr/lib/xen-4.17/bin"
+for b in xenstored xen-init-dom0 xenconsoled; do
+    src=$DEB/usr/lib/xen-4.17/bin/$b
+    for ours in "$XEN/tools/xenstore/$b" "$XEN/tools/helpers/$b" "$XEN/tools/console/daemon/$b"; do
+        if [ -x "$ours" ]; then src=$ours; break; fi
+    done
+    cp "$src" "$R/usr/lib/xen-4.17/bin/$b"
+    copy_libs "$src"
+    echo "$b: $src" >> "$R/etc/lab-provenance"
+done
+for b in xenstore-ls xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-exists xenstore; do
+    [ -e "$DEB/usr/bin/$b" ] || continue
+    cp -P "$DEB/usr/bin/$b" "$R/usr/bin/$b"
+done
+copy_libs "$DEB/usr/bin/xenstore"
+
+# firmware: hvmloader where our libxl looks (XENFIRMWAREDIR) and where
+# Debian's does; SeaBIOS (given to libxl with bios_path_override, since our
+# tools-only build has no SEABIOS_PATH)
+fwdir=$(sed -n 's/^XENFIRMWAREDIR *:= *//p' "$XEN/config/Paths.mk")
+mkdir -p "$R$fwdir" "$R/usr/lib/xen-4.17/boot" "$R/usr/share/seabios"
+cp "$DEB/usr/lib/xen-4.17/boot/hvmloader" "$R/usr/lib/xen-4.17/boot/"
+ln -sf /usr/lib/xen-4.17/boot/hvmloader "$R$fwdir/hvmloader"
+cp "$DEB/usr/share/seabios/bios-256k.bin" "$R/usr/share/seabios/"
+
+# the device model and what it needs (option ROMs for direct kernel boot)
+mkdir -p "$R/usr/libexec" "$R/usr/share/qemu"
+cp "$DM" "$R/usr/libexec/xen-qemu-system-i386"
+copy_libs "$DM"
+for f in linuxboot_dma.bin linuxboot.bin kvmvapic.bin; do
+    [ -e /usr/share/qemu/$f ] && cp -L /usr/share/qemu/$f "$R/usr/share/qemu/"
+done
+echo "device model: $DM" >> "$R/etc/lab-provenance"
+
+# kernel modules (no depmod: /init loads them with insmod in order)
+mkdir -p "$R/lib/modules/$kver"
+for m in xen-privcmd xenfs/xenfs xen-evtchn xen-gntdev xen-gntalloc xen-pciback/xen-pciback; do
+    cp "$DEB/lib/modules/$kver/kernel/drivers/xen/$m.ko" "$R/lib/modules/$kver/"
+done
+echo "xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-pciback" > "$R/lib/modules/order"
+
+# the guests: same kernel, a busybox initramfs
+G=$LAB/guest-root
+rm -rf "$G"; mkdir -p "$G"/{bin,proc,sys,dev}
+cp "$DEB/bin/busybox" "$G/bin/busybox"
+for a in sh mount cat echo ls sleep grep poweroff hexdump od head tail sed awk printf test [ true; do
+    ln -sf busybox "$G/bin/$a"
+done
+cp "$LABSRC/guest-init.sh" "$G/init"; chmod +x "$G/init"
+( cd "$G" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$R/guest/ginitrd.gz"
+cp "$DEB/boot/vmlinuz-$kver" "$R/guest/vmlinuz"
+cp "$DEB/boot/vmlinuz-$kver" "$B/vmlinuz"
+zcat "$DEB/boot/xen-4.17-amd64.gz" > "$B/xen"
+
+# the scenario
+cp "$LABSRC/dom0-init.sh" "$R/init"; chmod +x "$R/init"
+cat "$LAB/packages.txt" >> "$R/etc/lab-provenance"
+
+( cd "$R" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$B/dom0.cpio.gz"
+echo "lab: $(du -h "$B/dom0.cpio.gz" | cut -f1) dom0 initramfs (kernel $kver)"

@@ -1,0 +1,40 @@
+# The end-to-end lab (lab/README.md): Debian's Xen 4.17 and kernel booted in
+# qemu-system-x86_64 (TCG) with an emulated IOMMU, our xl in dom0.
+#
+#   make lab          the AMD-Vi, VT-d and no-intremap runs (several minutes each)
+#   make lab-smoke    one AMD-Vi run
+#   make lab-run LAB_RUN=intel    one run by name
+#   make lab-image    only fetch the packages and build the boot files
+#
+# LAB_TIMEOUT=seconds bounds each boot; LAB_DM=path uses another device model
+# (LAB_DM_IMS=yes when it has the x-ims property).
+
+LAB      := $(BUILD)/lab
+LAB_ENV  := LAB=$(LAB) XEN=$(XEN) LABSRC=$(TOP)/lab \
+            $(if $(LAB_DM),LAB_DM=$(LAB_DM)) $(if $(LAB_DM_IMS),LAB_DM_IMS=$(LAB_DM_IMS)) \
+            $(if $(LAB_TIMEOUT),LAB_TIMEOUT=$(LAB_TIMEOUT))
+LAB_RUNS ?= amd intel nointremap
+
+.PHONY: lab lab-smoke lab-run lab-image lab-fetch
+
+lab-fetch:
+	@$(LAB_ENV) $(TOP)/lab/fetch.sh
+
+# Needs xl: build it only if it is not there (make build otherwise).
+$(XEN)/tools/xl/xl:
+	@$(MAKE) build
+
+lab-image: lab-fetch $(XEN)/tools/xl/xl
+	@$(LAB_ENV) $(TOP)/lab/mkinitrd.sh
+
+lab: lab-image
+	@rc=0; for r in $(LAB_RUNS); do \
+	    $(LAB_ENV) $(TOP)/lab/run.sh $$r || rc=1; done; \
+	echo "lab: summary"; cat $(addprefix $(LAB)/logs/,$(addsuffix .result,$(LAB_RUNS))) | grep -E '^(run=|result=)'; \
+	exit $$rc
+
+lab-smoke: lab-image
+	@$(LAB_ENV) $(TOP)/lab/run.sh smoke
+
+lab-run: lab-image
+	@$(LAB_ENV) $(TOP)/lab/run.sh $(LAB_RUN)
