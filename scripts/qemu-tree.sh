@@ -44,10 +44,11 @@ die() { echo "qemu-tree: error: $*" >&2; exit 1; }
 say() { echo "qemu-tree: $*"; }
 
 # What Debian's qemu-system-xen build needs, minus the optional features we
-# leave out (spice, usb redirection, virtfs, jpeg), plus the unit test's.
+# leave out (spice, usb redirection, virtfs, jpeg), plus the tests' (cmocka,
+# the stock device model and SeaBIOS for the QMP test's PC machine).
 DEPS="build-essential git python3 pkg-config ninja-build meson
       libglib2.0-dev libpixman-1-dev zlib1g-dev libxen-dev libfdt-dev
-      libcmocka-dev xz-utils dpkg-dev qemu-system-xen socat"
+      libcmocka-dev xz-utils dpkg-dev qemu-system-xen seabios"
 
 deps() {
     local missing=() p

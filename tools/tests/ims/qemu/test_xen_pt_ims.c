@@ -1,0 +1,213 @@
+/*
+ * Unit tests of QEMU's hw/xen/xen_pt_ims.c (patches/qemu), compiled from
+ * the patched QEMU tree outside QEMU: what a guest read of an MSI
+ * register returns under each x-ims strategy, the checks of the x-ims and
+ * x-ims-path properties, and the keys x-ims=export writes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "xen_pt_ims.h"
+
+#define EMU  0xfee0100cu    /* what the guest wrote (emulated) */
+#define PHYS 0xfee0f018u    /* what Xen programmed (physical) */
+
+static const char *strategy_name(XenPTIMSStrategy s)
+{
+    return s == XEN_PT_IMS_NONE ? "none" :
+           s == XEN_PT_IMS_EXPOSE ? "expose" :
+           s == XEN_PT_IMS_EXPORT ? "export" : "?";
+}
+
+/*
+ * The whole table: 3 strategies x enabled x bound x 4 kinds of register.
+ * The rows that read the physical value are listed explicitly; every
+ * other combination must read the emulated value.
+ */
+static const struct {
+    XenPTIMSStrategy strategy;
+    bool enabled, bound;
+    XenPTIMSReg reg;
+} physical_rows[] = {
+    { XEN_PT_IMS_EXPOSE, true, true, XEN_PT_IMS_REG_ADDR_LO },
+    { XEN_PT_IMS_EXPOSE, true, true, XEN_PT_IMS_REG_ADDR_HI },
+    { XEN_PT_IMS_EXPOSE, true, true, XEN_PT_IMS_REG_DATA },
+};
+
+static bool listed_physical(XenPTIMSStrategy s, bool en, bool bound,
+                            XenPTIMSReg reg)
+{
+    for (size_t i = 0; i < sizeof(physical_rows) / sizeof(physical_rows[0]);
+         i++)
+        if (physical_rows[i].strategy == s && physical_rows[i].enabled == en &&
+            physical_rows[i].bound == bound && physical_rows[i].reg == reg)
+            return true;
+    return false;
+}
+
+static void test_msi_read_table(void **state)
+{
+    static const XenPTIMSStrategy strategies[] = {
+        XEN_PT_IMS_NONE, XEN_PT_IMS_EXPOSE, XEN_PT_IMS_EXPORT,
+    };
+    static const XenPTIMSReg regs[] = {
+        XEN_PT_IMS_REG_OTHER, XEN_PT_IMS_REG_ADDR_LO,
+        XEN_PT_IMS_REG_ADDR_HI, XEN_PT_IMS_REG_DATA,
+    };
+    int rows = 0, physical = 0;
+
+    for (int s = 0; s < 3; s++)
+        for (int en = 0; en < 2; en++)
+            for (int b = 0; b < 2; b++)
+                for (int r = 0; r < 4; r++) {
+                    bool want_phys = listed_physical(strategies[s], en, b,
+                                                     regs[r]);
+                    uint32_t got = xen_pt_ims_msi_read(strategies[s], en, b,
+                                                       regs[r], EMU, PHYS);
+                    if (got != (want_phys ? PHYS : EMU))
+                        fail_msg("x-ims=%s enabled=%d bound=%d reg=%d: "
+                                 "got 0x%08x, want the %s value",
+                                 strategy_name(strategies[s]), en, b, r, got,
+                                 want_phys ? "physical" : "emulated");
+                    rows++;
+                    physical += want_phys;
+                }
+    assert_int_equal(rows, 48);
+    assert_int_equal(physical, 3);
+}
+
+/* 16-bit data and a 64-bit upper address go through unchanged. */
+static void test_msi_read_values(void **state)
+{
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+                                         XEN_PT_IMS_REG_DATA, 0x4021, 0x0001),
+                     0x0001);
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+                                         XEN_PT_IMS_REG_ADDR_HI, 0, 0),
+                     0);
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+                                         XEN_PT_IMS_REG_ADDR_HI, 0x12345678,
+                                         0xffffffff),
+                     0xffffffff);
+    /* An unknown register kind is never exposed. */
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+                                         (XenPTIMSReg)42, EMU, PHYS),
+                     EMU);
+    /* Nor with an unknown strategy. */
+    assert_int_equal(xen_pt_ims_msi_read((XenPTIMSStrategy)7, true, true,
+                                         XEN_PT_IMS_REG_DATA, EMU, PHYS),
+                     EMU);
+}
+
+static void test_props(void **state)
+{
+    static const struct {
+        const char *ims, *path;
+        XenPTIMSPropError err;
+        XenPTIMSStrategy strategy;
+    } t[] = {
+        { NULL, NULL, XEN_PT_IMS_PROP_OK, XEN_PT_IMS_NONE },
+        { "expose", NULL, XEN_PT_IMS_PROP_OK, XEN_PT_IMS_EXPOSE },
+        { "export", "/local/domain/7/device/pci-ims/20",
+          XEN_PT_IMS_PROP_OK, XEN_PT_IMS_EXPORT },
+        { "export", NULL, XEN_PT_IMS_PROP_PATH_MISSING, 0 },
+        { "export", "", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "export", "local/domain/7", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "export", "/local/domain/7/", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "export", "/local//domain", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "export", "/local/domain/7 x", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "export", "/local/domain/7/a.b", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "export", "/", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        /* a valid path with expose or unset is accepted (and unused) */
+        { "expose", "/local/domain/7/x", XEN_PT_IMS_PROP_OK,
+          XEN_PT_IMS_EXPOSE },
+        { NULL, "/local/domain/7/x", XEN_PT_IMS_PROP_OK, XEN_PT_IMS_NONE },
+        /* nonsense is refused whatever the strategy */
+        { "expose", "nonsense", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { NULL, "nonsense", XEN_PT_IMS_PROP_BAD_PATH, 0 },
+        { "", NULL, XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+        { "off", NULL, XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+        { "none", NULL, XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+        { "remap", NULL, XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+        { "Expose", NULL, XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+        { "expose ", NULL, XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+        { "exportx", "/a", XEN_PT_IMS_PROP_BAD_STRATEGY, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        XenPTIMSStrategy s = (XenPTIMSStrategy)99;
+        XenPTIMSPropError e = xen_pt_ims_check_props(t[i].ims, t[i].path, &s);
+
+        if (e != t[i].err)
+            fail_msg("x-ims=%s x-ims-path=%s: error %d, want %d",
+                     t[i].ims ? t[i].ims : "(unset)",
+                     t[i].path ? t[i].path : "(unset)", e, t[i].err);
+        if (e == XEN_PT_IMS_PROP_OK)
+            assert_int_equal(s, t[i].strategy);
+        else
+            assert_int_equal(s, 99);    /* untouched when refused */
+    }
+}
+
+static void test_path_length(void **state)
+{
+    static char path[XEN_PT_IMS_PATH_MAX + 2];
+
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[XEN_PT_IMS_PATH_MAX] = '\0';
+    assert_true(xen_pt_ims_path_valid(path));
+    path[XEN_PT_IMS_PATH_MAX] = 'a';
+    path[XEN_PT_IMS_PATH_MAX + 1] = '\0';
+    assert_false(xen_pt_ims_path_valid(path));
+    assert_false(xen_pt_ims_path_valid(NULL));
+    assert_true(xen_pt_ims_path_valid("/local/domain/0/x_y-z@1"));
+}
+
+static void test_export_keys(void **state)
+{
+    XenPTIMSKey k[XEN_PT_IMS_EXPORT_KEYS];
+
+    xen_pt_ims_export_keys(true, 0xfee0f018, 0, 0x1, k);
+    assert_string_equal(k[0].key, "msi-address-lo");
+    assert_string_equal(k[0].value, "0xfee0f018");
+    assert_string_equal(k[1].key, "msi-address-hi");
+    assert_string_equal(k[1].value, "0x00000000");
+    assert_string_equal(k[2].key, "msi-data");
+    assert_string_equal(k[2].value, "0x0001");
+    assert_string_equal(k[3].key, "state");     /* last: after the values */
+    assert_string_equal(k[3].value, "bound");
+
+    xen_pt_ims_export_keys(true, 0xffffffff, 0xffffffff, 0xffff, k);
+    assert_string_equal(k[0].value, "0xffffffff");
+    assert_string_equal(k[1].value, "0xffffffff");
+    assert_string_equal(k[2].value, "0xffff");
+
+    /* unbound: the values go (empty = remove), state says pending */
+    xen_pt_ims_export_keys(false, 0xfee0f018, 1, 2, k);
+    assert_string_equal(k[0].key, "msi-address-lo");
+    assert_string_equal(k[0].value, "");
+    assert_string_equal(k[1].value, "");
+    assert_string_equal(k[2].value, "");
+    assert_string_equal(k[3].key, "state");
+    assert_string_equal(k[3].value, "pending");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_msi_read_table),
+        cmocka_unit_test(test_msi_read_values),
+        cmocka_unit_test(test_props),
+        cmocka_unit_test(test_path_length),
+        cmocka_unit_test(test_export_keys),
+    };
+
+    return cmocka_run_group_tests_name("qemu_xen_pt_ims", tests, NULL, NULL);
+}
