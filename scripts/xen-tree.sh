@@ -32,7 +32,7 @@ say() { echo "xen-tree: $*"; }
 # Build dependencies of the tools-only build and of the tests.
 DEPS="build-essential git python3 python3-dev pkg-config acpica-tools
       uuid-dev libyajl-dev zlib1g-dev liblzma-dev libbz2-dev libzstd-dev
-      libpci-dev pciutils libcmocka-dev valgrind clang
+      libpci-dev pciutils libcmocka-dev valgrind clang libclang-rt-14-dev patch
       qemu-system-xen xz-utils dpkg-dev systemd perl"
 
 deps() {

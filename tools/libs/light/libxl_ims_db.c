@@ -47,7 +47,11 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
     d = &db->diags[db->nr_diags++];
     libxl_pci_ims_diag_init(d);
     d->severity = severity;
-    d->file = libxl__strdup(gc, file);
+    /* Diagnostics of one file share its name (they are gc-allocated). */
+    if (db->nr_diags > 1 && !strcmp(db->diags[db->nr_diags - 2].file, file))
+        d->file = db->diags[db->nr_diags - 2].file;
+    else
+        d->file = libxl__strdup(gc, file);
     d->line = line;
     d->column = column;
     va_start(ap, fmt);
@@ -69,6 +73,14 @@ typedef struct {
     size_t len;
     size_t pos;         /* next byte to read */
     int errors;
+    /*
+     * Values are copied here, not allocated one by one: libxl's gc scans
+     * its pointer list on each allocation, which would make a large file
+     * quadratic.  Sized for the whole buffer (a value and its NUL never
+     * take more bytes than `=value' in the file).
+     */
+    char *arena;
+    size_t *arena_used;
 } line_parser;
 
 #define LP_ERROR(lp, at, ...) do {                                      \
@@ -159,7 +171,7 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
     size_t start = lp->pos;
 
     if (lp->pos < lp->len && lp->text[lp->pos] == '"') {
-        char *out = libxl__zalloc(lp->gc, lp->len - lp->pos + 1);
+        char *out = lp->arena + *lp->arena_used;
         size_t o = 0;
 
         lp->pos++;
@@ -189,7 +201,7 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
                          "only \\\" and \\\\ are escapes", key);
                 return false;
             }
-            if (c < 0x20 && c != '\t') {
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
                 LP_ERROR(lp, lp->pos, "control character 0x%02x in the "
                          "value of `%s'", c, key);
                 return false;
@@ -206,6 +218,8 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
             o += n;
             lp->pos += n;
         }
+        out[o] = 0;
+        *lp->arena_used += o + 1;
         *val_r = out;
     } else {
         size_t end;
@@ -253,7 +267,10 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
             lp->pos++;
         }
         end = lp->pos;
-        *val_r = libxl__strndup(lp->gc, lp->text + start, end - start);
+        *val_r = lp->arena + *lp->arena_used;
+        memcpy(*val_r, lp->text + start, end - start);
+        (*val_r)[end - start] = 0;
+        *lp->arena_used += end - start + 1;
     }
     skip_blanks(lp);
     return true;
@@ -425,12 +442,96 @@ static bool same_match(const libxl_pci_ims_db_entry *a,
            (!a->has_class || a->class_code == b->class_code);
 }
 
+/* Orders entries by what they match, then by line. */
+static int cmp_match(const void *a, const void *b)
+{
+    const libxl_pci_ims_db_entry *ea = *(libxl_pci_ims_db_entry *const *)a;
+    const libxl_pci_ims_db_entry *eb = *(libxl_pci_ims_db_entry *const *)b;
+    uint64_t ka = (uint64_t)ea->vendor << 48 | (uint64_t)ea->device << 32 |
+                  (uint64_t)ea->has_subsys << 1 | ea->has_class;
+    uint64_t kb = (uint64_t)eb->vendor << 48 | (uint64_t)eb->device << 32 |
+                  (uint64_t)eb->has_subsys << 1 | eb->has_class;
+
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    ka = ea->has_subsys ? (uint32_t)ea->subvendor << 16 | ea->subdevice : 0;
+    kb = eb->has_subsys ? (uint32_t)eb->subvendor << 16 | eb->subdevice : 0;
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    ka = ea->has_class ? ea->class_code : 0;
+    kb = eb->has_class ? eb->class_code : 0;
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    return ea->line < eb->line ? -1 : ea->line > eb->line;
+}
+
+/*
+ * Two entries of one file with the same match: the later replaces the
+ * earlier, which is almost always a mistake.  Sorted, not compared pair
+ * by pair, so that a file of any size is checked in n log n.
+ */
+static void warn_duplicates(libxl__gc *gc, libxl__ims_db *db,
+                            const char *file,
+                            libxl_pci_ims_db_entry *found, int nr_found)
+{
+    libxl_pci_ims_db_entry **by_match;
+
+    if (nr_found < 2)
+        return;
+    by_match = libxl__calloc(gc, nr_found, sizeof(*by_match));
+    for (int i = 0; i < nr_found; i++)
+        by_match[i] = &found[i];
+    qsort(by_match, nr_found, sizeof(*by_match), cmp_match);
+    for (int i = 1; i < nr_found; i++)
+        if (same_match(by_match[i - 1], by_match[i]))
+            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_WARNING, file,
+                     by_match[i]->line, 1, "same device match as line %d, "
+                     "which this line replaces: remove one of them",
+                     by_match[i - 1]->line);
+}
+
+/* Diagnostics of one file in the order of its lines (stable). */
+typedef struct {
+    libxl_pci_ims_diag diag;
+    int seq;
+} diag_in_order;
+
+static int cmp_diag(const void *a, const void *b)
+{
+    const diag_in_order *da = a, *db = b;
+
+    if (da->diag.line != db->diag.line)
+        return da->diag.line < db->diag.line ? -1 : 1;
+    if (da->diag.column != db->diag.column)
+        return da->diag.column < db->diag.column ? -1 : 1;
+    return da->seq < db->seq ? -1 : da->seq > db->seq;
+}
+
+static void sort_diags(libxl__gc *gc, libxl__ims_db *db, int first)
+{
+    int n = db->nr_diags - first;
+    diag_in_order *tmp;
+
+    if (n < 2)
+        return;
+    tmp = libxl__calloc(gc, n, sizeof(*tmp));
+    for (int i = 0; i < n; i++) {
+        tmp[i].diag = db->diags[first + i];
+        tmp[i].seq = i;
+    }
+    qsort(tmp, n, sizeof(*tmp), cmp_diag);
+    for (int i = 0; i < n; i++)
+        db->diags[first + i] = tmp[i].diag;
+}
+
 int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
                         const char *buf, size_t len)
 {
     libxl_pci_ims_db_entry *found = NULL;
     int nr_found = 0, found_allocated = 0, line = 0, errors = 0;
-    size_t pos = 0;
+    int first_diag = db->nr_diags;
+    size_t pos = 0, arena_used = 0;
+    char *arena = libxl__malloc(gc, len + 1);
 
     while (pos < len) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
@@ -439,6 +540,7 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
         line_parser lp = {
             .gc = gc, .db = db, .file = file, .line = ++line,
             .text = buf + pos, .len = line_len,
+            .arena = arena, .arena_used = &arena_used,
         };
         libxl_pci_ims_db_entry *e;
 
@@ -480,17 +582,11 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
             errors += lp.errors;
             continue;
         }
-        for (int i = nr_found - 1; i >= 0; i--) {
-            if (same_match(&found[i], e)) {
-                add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_WARNING, file, line,
-                         1, "same device match as line %d, which this "
-                         "line replaces: remove one of them",
-                         found[i].line);
-                break;
-            }
-        }
         nr_found++;
     }
+
+    warn_duplicates(gc, db, file, found, nr_found);
+    sort_diags(gc, db, first_diag);
 
     /* A file with an error contributes nothing: bad input changes nothing. */
     if (errors)

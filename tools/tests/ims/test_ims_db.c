@@ -212,6 +212,8 @@ static const struct bad_case {
     { "17cb:1103,name=\"x\"y\n", 1, 19, "expected `,' between fields" },
     { "17cb:1103,name=\"a\x01\"\n", 1, 18, "control character 0x01" },
     { "17cb:1103,name=a\x7f\n", 1, 17, "control character 0x7f" },
+    /* Found by the fuzzer: DEL was let through inside quotes. */
+    { "17cb:1103,name=\"(\x7f)\"\n", 1, 18, "control character 0x7f" },
     { "17cb:1103,name=a\rb\n", 1, 17, "carriage return" },
     { "17cb:1103,name=\"caf\xe9\"\n", 1, 20, "not valid UTF-8 (byte 0xe9)" },
     { "17cb:1103,name=caf\xc3\n", 1, 19, "not valid UTF-8" },
