@@ -364,13 +364,23 @@ static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
             return false;
         }
         key_col[k] = key_start;
-        skip_blanks(lp);
+        /* Blanks are ignored only around commas (DESIGN, xl spec style). */
+        if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
+            LP_ERROR(lp, lp->pos, "whitespace after `%s': write %s=value "
+                     "with no space around `='", key_names[k], key_names[k]);
+            return false;
+        }
         if (lp->pos >= lp->len || lp->text[lp->pos] != '=') {
             LP_ERROR(lp, lp->pos, "expected `=' after `%s'", key_names[k]);
             return false;
         }
         lp->pos++;
-        skip_blanks(lp);
+        if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
+            LP_ERROR(lp, lp->pos, "whitespace after `%s=': write %s=value "
+                     "with no space around `=' (quote a value that starts "
+                     "with a space)", key_names[k], key_names[k]);
+            return false;
+        }
         start = lp->pos;
         if (!read_value(lp, key_names[k], &val))
             return false;

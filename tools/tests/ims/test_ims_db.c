@@ -116,7 +116,7 @@ static void test_good_file(void **state)
         "  \t\n"
         "17cb:1103,name=\"Qualcomm WCN6855 (ath11k), rev \\\"2\\\"\","
         "amd=expose,intel=export\n"
-        "  17CB:1101 , name = QCA6390 ,\tamd=none\t\n"
+        "  17CB:1101 , name=QCA6390 ,\tamd=none\t\n"
         "17cb:1104,subsys=17aa:9309,class=0x028000,intel=none\r\n"
         "8086:2725,name=\"Intel AX210 \xc3\xa9\xe2\x82\xac\",class=028000\n"
         "1:2");               /* no final newline */
@@ -134,7 +134,7 @@ static void test_good_file(void **state)
     assert_string_equal(e->file, "t.cfg");
     assert_int_equal(e->line, 5);
 
-    /* Blanks around commas and '=' are fine; intel takes its default. */
+    /* Blanks around commas are fine; intel takes its default. */
     e = &db->entries[1];
     assert_int_equal(e->device, 0x1101);
     assert_string_equal(e->name, "QCA6390");
@@ -196,6 +196,9 @@ static const struct bad_case {
     { "17cb:1103,amd=expose,amd=none\n", 1, 22,
       "duplicate key `amd' (first at column 11)" },
     { "17cb:1103,name\n", 1, 15, "expected `=' after `name'" },
+    { "17cb:1103,name =x\n", 1, 15, "whitespace after `name'" },
+    { "17cb:1103,amd= expose\n", 1, 15, "whitespace after `amd='" },
+    { "17cb:1103,amd =\n", 1, 14, "whitespace after `amd'" },
     { "17cb:1103,amd=exposed\n", 1, 15,
       "bad strategy `exposed' for amd: expected expose, export, remap or "
       "none" },
