@@ -181,19 +181,30 @@ reset_tree() {
     git_b read-tree --reset -u 'refs/ims/applied^{tree}'
 }
 
-CONFIGURE_FLAGS="--disable-xen --disable-docs --disable-stubdom
+# Debian's layout (debian/rules of the same source package), so that the
+# paths compiled into libxl (hvmloader, libxl-save-helper, /etc/xen) are
+# those of Debian's xen-utils-4.17: --prefix=/usr, libexec leaf xen-4.17.
+CONFIGURE_FLAGS="--prefix=/usr --libdir=/usr/lib/x86_64-linux-gnu
+  --sysconfdir=/etc --localstatedir=/var --mandir=/usr/share/man
+  --with-libexec-leaf-dir=xen-4.17
+  --with-system-seabios=/usr/share/seabios/bios-256k.bin
+  --disable-xen --disable-docs --disable-stubdom
   --disable-ocamltools --disable-golang --disable-seabios
   --disable-qemu-traditional --disable-rombios --disable-ipxe
   --disable-monitors --disable-xsmpolicy --disable-pvshim
   --with-system-qemu=/usr/libexec/xen-qemu-system-i386"
 
 configure() {
-    local stamp=$TREE/config/Tools.mk
-    [ -f "$stamp" ] && return 0
+    local stamp=$TREE/config/Tools.mk flags=$TREE/.configure-flags
+    # Configure once; again only when the flags above change.
+    if [ -f "$stamp" ] && [ "$(cat "$flags" 2>/dev/null)" = "$CONFIGURE_FLAGS" ]; then
+        return 0
+    fi
     say "configuring (tools only)"
     # shellcheck disable=SC2086
     (cd "$TREE" && PYTHON=/usr/bin/python3 ./configure -q $CONFIGURE_FLAGS) ||
         die "configure failed (see its output above)"
+    printf '%s' "$CONFIGURE_FLAGS" > "$flags"
 }
 
 case "${1:-}" in
