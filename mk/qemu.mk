@@ -29,7 +29,8 @@ qemu_empty :=
 qemu_space := $(qemu_empty) $(qemu_empty)
 QEMU_LIBXL_ENV := LD_LIBRARY_PATH=$(subst $(qemu_space),:,$(foreach l,$(QEMU_XENLIBS),$(BUILD)/xen/tools/libs/$(l))) \
                   IMS_FIXTURES=$(TOP)/tools/tests/ims/fixtures \
-                  IMS_QEMU_PATCHED=$(QEMU_BIN) IMS_QEMU_STOCK=$(QEMU_STOCK)
+                  IMS_QEMU_PATCHED=$(QEMU_BIN) IMS_QEMU_STOCK=$(QEMU_STOCK) \
+                  IMS_XENSTORED=$(BUILD)/xen/tools/tests/ims/xenstored-test/xenstored
 
 .PHONY: qemu qemu-deps qemu-fetch qemu-sync qemu-configure qemu-patches \
         qemu-reset check-qemu check-qemu-unit check-qemu-qmp check-qemu-libxl

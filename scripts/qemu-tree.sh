@@ -85,12 +85,12 @@ ensure_deb_src() {
 }
 
 verify() {
-    local f=$1 want=$2 got
+    local f=$1 want=$2 hint=$3 got
     got=$(sha256sum "$f" | cut -d' ' -f1)
     [ "$got" = "$want" ] && return 0
     die "$f: sha256 $got does not match the pinned $want (qemu-source.conf).
   Refusing to build a QEMU other than Debian's $QEMU_DEB_VERSION.
-  If you really mean to build another source, set QEMU_SRC_SHA256=$got."
+  $hint"
 }
 
 fetch() {
@@ -109,10 +109,12 @@ fetch() {
         [ -f "$orig" ] || die "apt-get source did not produce $QEMU_ORIG_TARBALL"
         [ -f "$deb" ] || die "apt-get source did not produce $QEMU_DEBIAN_TARBALL"
     fi
-    verify "$orig" "$WANT_SHA"
+    verify "$orig" "$WANT_SHA" \
+        "If you really mean to build another source, set QEMU_SRC_SHA256=<its sha256>."
     # Debian's patches come with the version; another .orig means the user
     # chose another source knowingly, so only the pinned pair is checked.
-    [ -n "${QEMU_SRC_SHA256:-}" ] || verify "$deb" "$QEMU_DEBIAN_SHA256"
+    [ -n "${QEMU_SRC_SHA256:-}" ] || verify "$deb" "$QEMU_DEBIAN_SHA256" \
+        "Remove it to fetch it again (or set QEMU_SRC_DIR to a directory with the right one)."
 }
 
 git_q() { git -C "$TREE" -c user.name=xen-pci-ims -c user.email=build@localhost "$@"; }
@@ -139,6 +141,7 @@ unpack() {
     local p opts
     while read -r p opts; do
         case "$p" in ''|'#'*) continue ;; esac
+        # shellcheck disable=SC2086 # (series options, word-split on purpose)
         (cd "$tmp/src" && patch -s -p1 --fuzz=0 --no-backup-if-mismatch ${opts:-} \
             -i "debian/patches/$p") ||
             die "Debian's patch $p does not apply"
@@ -230,7 +233,13 @@ export_patches() {
 # Debian's qemu-system-xen configuration (debian/rules, configure-xen)
 # without the optional features whose libraries we do not need: the
 # device model for HVM guests with VNC, no TCG, no KVM, no tools, no docs.
+# Paths as Debian's, so that the binary finds the ROMs and keymaps of
+# Debian's qemu-system-data/seabios/ipxe-qemu packages when it runs as the
+# device model.
 CONFIGURE_FLAGS="--with-git-submodules=ignore
+  --prefix=/usr --sysconfdir=/etc --localstatedir=/var
+  --libexecdir=/usr/lib/qemu
+  --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
   --disable-install-blobs --disable-blobs --disable-docs --disable-tools
   --without-default-features --disable-werror
   --enable-xen --enable-xen-pci-passthrough --target-list=i386-softmmu
@@ -248,7 +257,9 @@ configure() {
 }
 
 build() {
-    ninja -C "$TREE/build" -j"$JOBS" qemu-system-i386 ||
+    # shellcheck disable=SC2046
+    ninja -C "$TREE/build" -j"$JOBS" $([ "${V:-}" = 1 ] || echo --quiet) \
+        qemu-system-i386 ||
         die "building qemu-system-i386 failed"
 }
 

@@ -4,16 +4,26 @@
  * stock one: libxl's own probe (QMP device-list-properties, the binary
  * started with no machine, no Xen) must say yes for the patched binary
  * and no for the stock one, and the plan built on that answer must carry
- * the properties the patched QEMU accepts.
+ * the properties the patched QEMU accepts.  The attach step runs against
+ * the patched binary over libxl's own QMP client with a real xenstored
+ * (as in test_ims_xenstore, with the real device model instead of the
+ * fake one), and QEMU's device_add is then given the plan's properties.
  *
  * Runs only when IMS_QEMU_PATCHED names the patched binary (make
  * check-qemu sets it); otherwise every test is skipped, saying so.
- * IMS_QEMU_STOCK overrides the stock binary's path.
+ * IMS_QEMU_STOCK overrides the stock binary's path; the attach test also
+ * needs IMS_XENSTORED (the Makefile's test xenstored).
  */
 #include "libxl_osdeps.h"
 #include "libxl_ims.h"
 
 #include "harness.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#define DOMID 31992     /* a guest domid no real host uses */
 
 static libxl_ctx *ctx;
 static const char *patched, *stock;
@@ -58,8 +68,13 @@ static int setup(void **state)
     return 0;
 }
 
+static void stop_dm(void);
+static bool xs_started;
+
 static int teardown(void **state)
 {
+    stop_dm();
+    if (xs_started) test_xenstored_stop();
     if (ctx) test_ctx_free(ctx);
     if (root) test_tmpdir_cleanup();
     return 0;
@@ -173,12 +188,235 @@ static void test_probe_not_a_device_model(void **state)
     libxl_pci_ims_plan_dispose(&plan);
 }
 
+/*----- the attach step with the real patched device model -----*/
+
+static pid_t dm_pid = -1;
+static char dm_sock[96];
+
+/* The patched QEMU on the QMP socket libxl uses for DOMID, on a PC
+ * machine (a PCI bus for query-pci and device_add), without Xen. */
+static bool start_patched_dm(void)
+{
+    char arg[200];
+
+    snprintf(dm_sock, sizeof(dm_sock), "/var/run/xen/qmp-libxl-%u", DOMID);
+    if (system("mkdir -p /var/run/xen")) return false;
+    unlink(dm_sock);
+    dm_pid = fork();
+    if (dm_pid < 0) return false;
+    if (!dm_pid) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        snprintf(arg, sizeof(arg), "unix:%s,server=on,wait=off", dm_sock);
+        execl(patched, "qemu", "-machine", "pc", "-accel", "qtest",
+              "-nodefaults", "-display", "none", "-L", "/usr/share/seabios",
+              "-qmp", arg, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) {
+        if (!access(dm_sock, F_OK)) return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static void stop_dm(void)
+{
+    if (dm_pid > 0) {
+        kill(dm_pid, SIGTERM);
+        waitpid(dm_pid, NULL, 0);
+    }
+    dm_pid = -1;
+    unlink(dm_sock);
+}
+
+/* One line of QMP from fd (the reply or event), malloc'd. */
+static char *qmp_line(int fd)
+{
+    static char buf[65536];
+    static size_t len;
+    char *nl, *line;
+    ssize_t r;
+
+    while (!(nl = memchr(buf, '\n', len))) {
+        if (len == sizeof(buf)) return NULL;
+        r = read(fd, buf + len, sizeof(buf) - len);
+        if (r <= 0) return NULL;
+        len += r;
+    }
+    line = strndup(buf, nl - buf);
+    len -= nl + 1 - buf;
+    memmove(buf, nl + 1, len);
+    return line;
+}
+
+/* Sends cmd and returns the reply (not an event), malloc'd. */
+static char *qmp_cmd(int fd, const char *cmd)
+{
+    char *line;
+
+    if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) return NULL;
+    while ((line = qmp_line(fd)) && strstr(line, "\"event\""))
+        free(line);
+    return line;
+}
+
+/* device_add of xen-pci-passthrough with the plan's properties. */
+static char *device_add_with(const libxl_pci_ims_plan *plan)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char cmd[4096], *reply = NULL, *g;
+    size_t n;
+    int fd;
+
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    memcpy(sa.sun_path, dm_sock, sizeof(dm_sock));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    g = qmp_line(fd);                       /* greeting */
+    assert_non_null(g);
+    assert_non_null(strstr(g, "\"QMP\""));
+    free(g);
+    free(qmp_cmd(fd, "{\"execute\":\"qmp_capabilities\"}\n"));
+    n = snprintf(cmd, sizeof(cmd),
+                 "{\"execute\":\"device_add\",\"arguments\":{"
+                 "\"driver\":\"xen-pci-passthrough\","
+                 "\"hostaddr\":\"0000:ff:1f.7\"");
+    for (int i = 0; plan->qemu_props && plan->qemu_props[i]; i += 2)
+        n += snprintf(cmd + n, sizeof(cmd) - n, ",\"%s\":\"%s\"",
+                      plan->qemu_props[i], plan->qemu_props[i + 1]);
+    snprintf(cmd + n, sizeof(cmd) - n, "}}\n");
+    reply = qmp_cmd(fd, cmd);
+    close(fd);
+    return reply;
+}
+
+typedef struct {
+    libxl__ims_attach_state ims;
+    libxl_device_pci pci;
+    libxl_pci_ims_plan *out;
+} attach_test;
+
+static void attach_test_done(libxl__egc *egc, libxl__ims_attach_state *ims,
+                             int rc)
+{
+    attach_test *t = CONTAINER_OF(ims, *t, ims);
+    STATE_AO_GC(ims->ao);
+
+    libxl_pci_ims_plan_copy(CTX, t->out, &ims->plan);
+    libxl__ims_attach_dispose(gc, ims);
+    libxl__ao_complete(egc, ao, rc);
+}
+
+static int run_prepare(libxl_ctx *xctx, libxl_pci_ims_policy policy,
+                       libxl_pci_ims_plan *out)
+{
+    libxl_ctx *ctx = xctx;  /* AO_CREATE uses ctx */
+    AO_CREATE(ctx, DOMID, NULL);
+    attach_test *t;
+
+    GCNEW(t);
+    libxl_device_pci_init(&t->pci);
+    t->pci.bus = 4;
+    t->pci.ims_policy = policy;
+    t->out = out;
+    libxl__ims_attach_init(&t->ims);
+    t->ims.ao = ao;
+    t->ims.domid = DOMID;
+    t->ims.pci = &t->pci;
+    t->ims.callback = attach_test_done;
+    libxl__ims_attach_prepare(egc, &t->ims);
+    return AO_INPROGRESS;
+}
+
+static void test_attach_with_patched_device_model(void **state)
+{
+    struct xs_permissions guest = { .id = DOMID, .perms = XS_PERM_NONE };
+    libxl_pci_ims_plan plan;
+    libxl_ctx *xctx;
+    const char *path;
+    char *v, *reply, key[512];
+    unsigned int len;
+
+    if (!patched) skip();
+    xs_started = test_xenstored_start();
+    if (!xs_started) {
+        print_message("ims_qemu: no test xenstored ($IMS_XENSTORED): "
+                      "skipping the attach step\n");
+        skip();
+    }
+    xctx = test_ctx_alloc();
+    assert_non_null(xctx);
+    test_domains[0] = DOMID;
+    test_nr_domains = 1;
+    assert_int_equal(system("mkdir -p " XEN_LIB_DIR " " XEN_RUN_DIR), 0);
+    assert_true(xs_mkdir(xctx->xsh, XBT_NULL, "/local/domain/31992/device"));
+    assert_true(xs_set_permissions(xctx->xsh, XBT_NULL,
+                                   "/local/domain/31992/device", &guest, 1));
+    assert_true(xs_write(xctx->xsh, XBT_NULL,
+                         "/libxl/pci/0000-04-00-0/domid", "31992", 5));
+    assert_true(start_patched_dm());
+
+    /* Intel, auto: export, applied, with the path of a free slot. */
+    set_iommu("intel");
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(xctx, LIBXL_PCI_IMS_POLICY_AUTO, &plan), 0);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_string_equal(prop(&plan, "x-ims"), "export");
+    path = prop(&plan, "x-ims-path");
+    assert_non_null(path);
+    assert_non_null(strstr(path, "/local/domain/31992/device/pci-ims/"));
+    snprintf(key, sizeof(key), "%s/state", path);
+    v = xs_read(xctx->xsh, XBT_NULL, key, &len);
+    assert_non_null(v);
+    assert_string_equal(v, "pending");
+    free(v);
+    v = xs_read(xctx->xsh, XBT_NULL, "/libxl/31992/ims-dm-x-ims", &len);
+    assert_non_null(v);
+    assert_string_equal(v, "yes");
+    free(v);
+
+    /*
+     * The real QEMU takes libxl's properties: its error is about the
+     * host device (there is none here), not about x-ims or x-ims-path.
+     */
+    reply = device_add_with(&plan);
+    assert_non_null(reply);
+    if (strstr(reply, "x-ims") || !strstr(reply, "0000:ff:1f.7"))
+        fail_msg("device_add with libxl's properties: %s", reply);
+    free(reply);
+    libxl_pci_ims_plan_dispose(&plan);
+
+    /* AMD with interrupt remapping: expose, and QEMU takes that too. */
+    set_iommu("amd");
+    xs_rm(xctx->xsh, XBT_NULL, "/local/domain/31992/device/pci-ims");
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(xctx, LIBXL_PCI_IMS_POLICY_STRICT, &plan),
+                     0);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
+    assert_string_equal(prop(&plan, "x-ims"), "expose");
+    reply = device_add_with(&plan);
+    assert_non_null(reply);
+    if (strstr(reply, "x-ims") || !strstr(reply, "0000:ff:1f.7"))
+        fail_msg("device_add with libxl's properties: %s", reply);
+    free(reply);
+    libxl_pci_ims_plan_dispose(&plan);
+
+    stop_dm();
+    test_ctx_free(xctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probe_patched_says_yes),
         cmocka_unit_test(test_probe_stock_says_no),
         cmocka_unit_test(test_probe_not_a_device_model),
+        cmocka_unit_test(test_attach_with_patched_device_model),
     };
 
     return cmocka_run_group_tests_name("ims_qemu", tests, setup, teardown);
