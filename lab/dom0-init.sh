@@ -19,6 +19,7 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /run/xen /run/xenstored /run/lock /var/lock /var/lib/xen /var/log/xen
+: > /etc/xen/xl.conf
 T0=$(cut -d. -f1 /proc/uptime)
 
 for kv in $(cat /proc/cmdline); do
@@ -43,15 +44,25 @@ x() {
     return $RC
 }
 jget() { # jget KEY < json: first "KEY": value (string, number or bool)
-    sed -n "s/^ *\"$1\": \"\{0,1\}\([^\"]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -1
+    sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -1
+}
+jstr() { # jstr KEY < json: first "KEY": "string" (may contain commas)
+    sed -n "s/^ *\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" | head -1
 }
 xs_entries() { # plan JSON -> "path|value|perms" lines
     awk -F'"' '/"path":/ { p = $4 } /"value":/ { v = $4 } /"perms":/ { print p "|" v "|" $4 }'
 }
 xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -p shows them, or nothing
-    xenstore-ls -f -p "${1%/*}" 2>/dev/null | sed -n "s#^$1 = \"\(.*\)\"  (\(.*\))\$#\1|\2#p" | head -1
+    xenstore-ls -f -p "${1%/*}" 2>/dev/null | sed -n "s#^$1 = \"\(.*\)\" *(\(.*\))\$#\1|\2#p" | head -1
+}
+dump_logs() {
+    for f in /var/log/xen/*.log /tmp/*.console /tmp/valgrind-*.log; do
+        [ -f "$f" ] || continue
+        echo "---- $f"; show < "$f"
+    done
 }
 poweroff_now() {
+    dump_logs
     echo "IMS-LAB-END run=$lab_run checks=$CHECKS fails=$FAILS dom0_seconds=$(elapsed)"
     sync
     poweroff -f
@@ -95,10 +106,17 @@ EOF
 chown 0:0 /etc/xen/ims-quirks.d/lab.cfg; chmod 0644 /etc/xen/ims-quirks.d/lab.cfg
 x xl pci-ims-db-check
 r=$RC; x xl pci-ims-db-check /etc/xen/ims-quirks.d/lab.cfg || r=1
-result db $r "/etc/xen/ims-quirks.d/lab.cfg $(stat -c '%a %U' /etc/xen/ims-quirks.d/lab.cfg)"
-cp /etc/xen/ims-quirks.d/lab.cfg /tmp/writable.cfg; chmod 0666 /tmp/writable.cfg
-x xl pci-ims-db-check /tmp/writable.cfg
-[ $RC = 1 ]; result db-writable-refused $? "$(printf '%s\n' "$OUT" | head -1)"
+result db $r "/etc/xen/ims-quirks.d/lab.cfg mode $(stat -c '%a uid %u' /etc/xen/ims-quirks.d/lab.cfg)"
+# a drop-in writable by others is refused: it must not change edu's entry
+echo '1234:11e8,name="rogue",amd=none,intel=none' > /etc/xen/ims-quirks.d/zz-rogue.cfg
+chmod 0666 /etc/xen/ims-quirks.d/zz-rogue.cfg
+x xl pci-ims-db-check; r1=$RC; m1=$(printf '%s\n' "$OUT" | grep -i rogue | head -1)
+x xl pci-ims-db-check /etc/xen/ims-quirks.d/zz-rogue.cfg
+EDU0=$(for d in /sys/bus/pci/devices/*; do [ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && echo ${d##*/}; done | head -1)
+x xl pci-ims-explain -j "$EDU0"; f=$(printf '%s\n' "$OUT" | jget file)
+[ $r1 = 1 ] && [ -n "$m1" ] && [ "$f" = /etc/xen/ims-quirks.d/lab.cfg ]
+result db-writable-refused $? "db-check exit $r1: $m1; edu still matched by ${f:-nothing}"
+rm -f /etc/xen/ims-quirks.d/zz-rogue.cfg
 
 # ---------------------------------------------------------------- devices
 EDUS=
@@ -129,14 +147,14 @@ x xl pci-ims-explain -j -p strict "$EDU1"
 o=$(printf '%s\n' "$OUT" | jget outcome); s=$(printf '%s\n' "$OUT" | jget strategy)
 if [ "$lab_ir" = on ] && [ "$lab_dm_ims" = yes ]; then wantstrict=applied; else wantstrict=refused; fi
 [ "$o" = $wantstrict ]
-result explain-strict $? "policy strict: strategy=$s outcome=$o (expected $wantstrict): $(printf '%s\n' "$OUT" | jget reason | cut -c1-300)"
+result explain-strict $? "policy strict: strategy=$s outcome=$o (expected $wantstrict): $(printf '%s\n' "$OUT" | jstr reason | cut -c1-400)"
 
 x xl pci-ims-explain -j --pv "$EDU1"
-s=$(printf '%s\n' "$OUT" | jget strategy)
-[ "$s" = none ]; result explain-pv $? "PV guest: strategy=$s"
+s=$(printf '%s\n' "$OUT" | jget strategy); s=${s:-none}
+[ "$s" = none ]; result explain-pv $? "PV guest: strategy=$s (absent in JSON = none)"
 
 x xl pci-ims-explain -j 0000:00:00.0
-s=$(printf '%s\n' "$OUT" | jget strategy); mt=$(printf '%s\n' "$OUT" | jget matched)
+s=$(printf '%s\n' "$OUT" | jget strategy); s=${s:-none}; mt=$(printf '%s\n' "$OUT" | jget matched)
 [ "$s" = none ] && [ "$mt" != true ]; result explain-not-in-db $? "host bridge 00:00.0: strategy=$s matched=${mt:-false}"
 
 # ---------------------------------------------------------------- assignable
@@ -155,7 +173,7 @@ memory = 256
 vcpus = 1
 kernel = "/guest/vmlinuz"
 ramdisk = "/guest/ginitrd.gz"
-extra = "console=ttyS0 loglevel=4"
+extra = "console=ttyS0 loglevel=6"
 serial = "file:/tmp/$1.console"
 bios = "seabios"
 bios_path_override = "/usr/share/seabios/bios-256k.bin"
@@ -178,7 +196,8 @@ wait_guest() { # wait_guest NAME PATTERN SECONDS
     done
     return 1
 }
-# check_plan NAME BDF DOMID: the xenstore entries the plan promised are there
+# check_plan NAME BDF DOMID [MIN]: the xenstore entries the plan promised
+# (xl pci-ims-explain -j -d DOMID BDF) are there, with their permissions
 check_plan() {
     x xl pci-ims-explain -j -d $3 $2; J=$OUT
     n=0; bad=0
@@ -193,7 +212,7 @@ check_plan() {
             echo "  promised $p = \"$v\" ($pm): found \"${got:-nothing}\""; bad=1
         fi
     done
-    [ $n -gt 0 ] || bad=1
+    [ $n -ge ${4:-1} ] || bad=1
     st=$(xenstore-read /libxl/pci/$(bdfkey $2)/ims_strategy 2>/dev/null)
     if printf '%s\n' "$J" | grep -q '"path": "/local/domain/'"$3"'/device/pci-ims'; then
         xenstore-exists /local/domain/$3/device/pci-ims || bad=1; gv=promised
@@ -203,7 +222,13 @@ check_plan() {
     result "$1" $bad "$n entries promised by the plan, all present with their permissions; ims_strategy=$st; guest-visible pci-ims: $gv"
 }
 ours_left() { # anything of ours left in xenstore?
-    xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims|ims-dm-x-ims|ims_policy'
+    xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims|ims-dm-x-ims'
+}
+stock_left() { # libxl's own leftovers (not ours): /libxl/pci dirs, backends of dead domains
+    xenstore-ls -f /libxl/pci 2>/dev/null | tr '\n' ' '
+    for b in $(xenstore-list /local/domain/0/backend/pci 2>/dev/null); do
+        xenstore-exists /local/domain/$b || echo "backend/pci/$b(domain gone) "
+    done
 }
 
 if [ "$lab_mode" = failure ]; then
@@ -217,7 +242,8 @@ if [ "$lab_mode" = failure ]; then
 fi
 
 hvmcfg g1 auto "'$EDU1'" > /tmp/g1.cfg
-x xl -v create /tmp/g1.cfg; r=$RC
+XLC=xl; [ "${lab_valgrind:-0}" = 1 ] && XLC=xl-vg
+x $XLC -v create /tmp/g1.cfg; r=$RC
 cp /tmp/g1.cfg /tmp/g1.cfg.used
 D=$(xl domid g1 2>/dev/null)
 result create $r "HVM guest g1 (domid ${D:-none}) with pci=[$EDU1], pci_ims_policy=auto"
@@ -237,8 +263,8 @@ fi
 check_plan xenstore-plan $EDU1 $D
 x xenstore-ls -p /libxl/pci
 x xenstore-ls -p /local/domain/0/backend/pci/$D
-opts=$(xenstore-ls /local/domain/0/backend/pci/$D 2>/dev/null | grep '^ *opts-0' )
-echo "$opts" | grep -q 'ims_policy=auto'; result backend-opts $? "$(echo $opts)"
+opts=$(xenstore-read /local/domain/0/backend/pci/$D/0/opts-0 2>/dev/null)
+echo "$opts" | grep -q 'ims_policy=auto'; result backend-opts $? "opts-0=$opts"
 x xenstore-ls -p /local/domain/$D/device
 
 x xl pci-list g1
@@ -255,13 +281,14 @@ if [ "$lab_mode" = full ]; then
     if [ "$lab_dm_ims" = no ] || [ "$lab_ir" = off ]; then
         x xl pci-attach g1 "$EDU2,ims_policy=strict"; r=$RC
         msg=$(printf '%s\n' "$OUT" | grep -i refused | head -1 | cut -c1-300)
-        left=$(xenstore-ls -f /libxl/pci 2>/dev/null | grep "$(bdfkey $EDU2)")
+        left=$(xenstore-ls -f / 2>/dev/null | grep "$(bdfkey $EDU2)" | grep -E 'ims_strategy|/pci-ims')
+        stock=$(xenstore-ls -f /libxl/pci 2>/dev/null | grep "$(bdfkey $EDU2)" | tr '\n' ' ')
         inlist=$(xl pci-list g1 | grep -c "${EDU2#0000:}")
         inassignable=$(xl pci-assignable-list | grep -c "${EDU2#0000:}")
         [ $r != 0 ] && [ -n "$msg" ] && [ -z "$left" ] && [ "$inlist" = 0 ] && [ "$inassignable" = 1 ]
-        result hotplug-strict-refused $? "exit $r; \"$msg\"; left in /libxl/pci: ${left:-nothing}; in pci-list: $inlist; still assignable: $inassignable"
+        result hotplug-strict-refused $? "exit $r; \"$msg\"; IMS entries left: ${left:-none}; in pci-list: $inlist; still assignable: $inassignable; libxl's own: ${stock:-none}"
     fi
-    x xl -v pci-attach g1 "$EDU2"
+    x $XLC -v pci-attach g1 "$EDU2"
     result hotplug-attach $RC "xl pci-attach g1 $EDU2 (auto)"
     check_plan hotplug-xenstore-plan $EDU2 $D
     x xl pci-list g1
@@ -272,9 +299,10 @@ if [ "$lab_mode" = full ]; then
     [ "$n" -ge 2 ]; result guest-sees-hotplug $? "edu devices seen by the guest: $n"
 
     x xl -v pci-detach g1 "$EDU2"; r=$RC
-    left=$(xenstore-ls -f / 2>/dev/null | grep "$(bdfkey $EDU2)")
+    left=$(xenstore-ls -f / 2>/dev/null | grep "$(bdfkey $EDU2)" | grep -E 'ims_strategy|/pci-ims')
+    stock=$(xenstore-ls -f /libxl/pci 2>/dev/null | grep "$(bdfkey $EDU2)" | tr '\n' ' ')
     [ $r = 0 ] && [ -z "$left" ] && ! xl pci-list g1 | grep -q "${EDU2#0000:}"
-    result hotplug-detach $? "exit $r; left in xenstore: ${left:-nothing}"
+    result hotplug-detach $? "exit $r; IMS entries left: ${left:-none}; libxl's own: ${stock:-none}"
     i=0; while [ $i -lt 30 ] && ! grep -q 'GUEST-PCI-DEL .*0x1234' /tmp/g1.console; do sleep 2; i=$((i + 2)); done
     grep -q 'GUEST-PCI-DEL .*0x1234' /tmp/g1.console
     result guest-sees-unplug $? "$(grep 'GUEST-PCI-DEL' /tmp/g1.console | head -1)"
@@ -283,7 +311,7 @@ fi
 x xl destroy g1; r=$RC
 sleep 1
 left=$(ours_left)
-[ $r = 0 ] && [ -z "$left" ]; result destroy-clean $? "exit $r; ours left in xenstore: ${left:-nothing}"
+[ $r = 0 ] && [ -z "$left" ]; result destroy-clean $? "exit $r; IMS entries left: ${left:-none}; libxl's own: $(stock_left)"
 
 if [ "$lab_mode" = full ]; then
     # PV guest with the device: the plan is none (pciback already shows host MSI values)
@@ -298,25 +326,18 @@ extra = "console=hvc0"
 pci_ims_policy = "auto"
 pci = [ '$EDU1' ]
 EOF
-    x xl -v create -p /tmp/p1.cfg; r=$RC
+    x $XLC -v create -p /tmp/p1.cfg; r=$RC
     P=$(xl domid p1 2>/dev/null)
     result pv-create $r "PV guest p1 (domid ${P:-none}, paused) with pci=[$EDU1]"
     if [ -n "$P" ]; then
-        st=$(xenstore-read /libxl/pci/$(bdfkey $EDU1)/ims_strategy 2>/dev/null)
         x xenstore-ls -p /libxl/pci
         x xenstore-ls -p /local/domain/0/backend/pci/$P
-        ! xenstore-exists /local/domain/$P/device/pci-ims 2>/dev/null && [ "$st" = none ]
-        result pv-plan $? "ims_strategy=${st:-absent}; guest-visible pci-ims: $(xenstore-exists /local/domain/$P/device/pci-ims 2>/dev/null && echo present || echo absent)"
+        check_plan pv-plan $EDU1 $P 0
         x xl destroy p1; r=$RC; sleep 1
         left=$(ours_left)
-        [ $r = 0 ] && [ -z "$left" ]; result pv-destroy-clean $? "ours left: ${left:-nothing}"
+        [ $r = 0 ] && [ -z "$left" ]; result pv-destroy-clean $? "IMS entries left: ${left:-none}; libxl's own: $(stock_left)"
     fi
 fi
 
-# ---------------------------------------------------------------- artefacts
-for f in /var/log/xen/*.log /tmp/*.console; do
-    [ -f "$f" ] || continue
-    echo "---- $f (last 40 lines)"; tail -40 "$f" | show
-done
 [ $FAILS = 0 ]; result done $? "$CHECKS checks, $FAILS failed, dom0 ran $(elapsed)s"
 poweroff_now

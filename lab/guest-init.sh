@@ -4,7 +4,7 @@
 # in dom0 (serial = "file:..."), which dom0's /init reads.
 mount -t proc proc /proc
 mount -t sysfs sys /sys
-echo "GUEST-OK $(uname -r)"
+echo "GUEST-OK $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"
 seen=
 scan() {
     now=

@@ -100,6 +100,9 @@ copy_libs "$DM"
 for f in linuxboot_dma.bin linuxboot.bin kvmvapic.bin; do
     [ -e /usr/share/qemu/$f ] && cp -L /usr/share/qemu/$f "$R/usr/share/qemu/"
 done
+# libxl passes -vnc none, and QEMU still loads the keymap (en-us)
+mkdir -p "$R/usr/share/qemu/keymaps"
+cp -L /usr/share/qemu/keymaps/en-us "$R/usr/share/qemu/keymaps/"
 echo "device model: $DM" >> "$R/etc/lab-provenance"
 
 # kernel modules (no depmod: /init loads them with insmod in order)
@@ -113,7 +116,7 @@ echo "xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-pciback" > "$R/li
 G=$LAB/guest-root
 rm -rf "$G"; mkdir -p "$G"/{bin,proc,sys,dev}
 cp "$DEB/bin/busybox" "$G/bin/busybox"
-for a in sh mount cat echo ls sleep grep poweroff hexdump od head tail sed awk printf test [ true; do
+for a in sh mount cat echo ls sleep grep poweroff hexdump od head tail sed awk printf test [ true cut uname; do
     ln -sf busybox "$G/bin/$a"
 done
 cp "$LABSRC/guest-init.sh" "$G/init"; chmod +x "$G/init"
@@ -121,6 +124,24 @@ cp "$LABSRC/guest-init.sh" "$G/init"; chmod +x "$G/init"
 cp "$DEB/boot/vmlinuz-$kver" "$R/guest/vmlinuz"
 cp "$DEB/boot/vmlinuz-$kver" "$B/vmlinuz"
 zcat "$DEB/boot/xen-4.17-amd64.gz" > "$B/xen"
+
+# optional: valgrind around our xl (LAB_VALGRIND=1; lab_valgrind=1 on dom0's
+# command line makes /init run "xl create" and "xl pci-attach" under it)
+if [ "${LAB_VALGRIND:-0}" = 1 ]; then
+    mkdir -p "$R/usr/libexec/valgrind"
+    cp /usr/bin/valgrind "$R/usr/bin/"
+    copy_libs /usr/bin/valgrind
+    for f in memcheck-amd64-linux vgpreload_core-amd64-linux.so \
+             vgpreload_memcheck-amd64-linux.so default.supp; do
+        cp /usr/libexec/valgrind/$f "$R/usr/libexec/valgrind/"
+    done
+    cat > "$R/usr/sbin/xl-vg" <<'W'
+#!/bin/sh
+LD_LIBRARY_PATH=/usr/lib/xen-ims exec valgrind -q --log-file=/tmp/valgrind-xl.%p.log \
+    --num-callers=40 --error-exitcode=99 /usr/lib/xen-ims/xl "$@"
+W
+    chmod +x "$R/usr/sbin/xl-vg"
+fi
 
 # the scenario
 cp "$LABSRC/dom0-init.sh" "$R/init"; chmod +x "$R/init"

@@ -62,7 +62,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
     -device "$iommu" \
     -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
     -kernel "$B/xen" -append "$xenargs iommu=$iommuopt" \
-    -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims,$B/dom0.cpio.gz" \
+    -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_valgrind=${LAB_VALGRIND:-0},$B/dom0.cpio.gz" \
     -serial "file:$log" > "$L/$run.qemu.log" 2>&1
 qrc=$?
 t1=$(date +%s)

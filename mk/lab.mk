@@ -12,7 +12,8 @@
 LAB      := $(BUILD)/lab
 LAB_ENV  := LAB=$(LAB) XEN=$(XEN) LABSRC=$(TOP)/lab \
             $(if $(LAB_DM),LAB_DM=$(LAB_DM)) $(if $(LAB_DM_IMS),LAB_DM_IMS=$(LAB_DM_IMS)) \
-            $(if $(LAB_TIMEOUT),LAB_TIMEOUT=$(LAB_TIMEOUT))
+            $(if $(LAB_TIMEOUT),LAB_TIMEOUT=$(LAB_TIMEOUT)) \
+            $(if $(LAB_VALGRIND),LAB_VALGRIND=$(LAB_VALGRIND))
 LAB_RUNS ?= amd intel nointremap
 
 .PHONY: lab lab-smoke lab-run lab-image lab-fetch
