@@ -90,7 +90,7 @@ copy_libs "$DEB/usr/bin/xenstore"
 fwdir=$(sed -n 's/^XENFIRMWAREDIR *:= *//p' "$XEN/config/Paths.mk")
 mkdir -p "$R$fwdir" "$R/usr/lib/xen-4.17/boot" "$R/usr/share/seabios"
 cp "$DEB/usr/lib/xen-4.17/boot/hvmloader" "$R/usr/lib/xen-4.17/boot/"
-ln -sf /usr/lib/xen-4.17/boot/hvmloader "$R$fwdir/hvmloader"
+[ "$fwdir" = /usr/lib/xen-4.17/boot ] || ln -sf /usr/lib/xen-4.17/boot/hvmloader "$R$fwdir/hvmloader"
 cp "$DEB/usr/share/seabios/bios-256k.bin" "$R/usr/share/seabios/"
 
 # the device model and what it needs (option ROMs for direct kernel boot)

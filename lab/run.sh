@@ -2,6 +2,7 @@
 # lab/run.sh RUN: boot Debian's Xen + dom0 in qemu-system-x86_64 (TCG) with
 # an emulated IOMMU, let dom0's /init (lab/dom0-init.sh) run the scenario
 # with our xl, and check its markers on the serial log.
+# lab/run.sh --check RUN: only check the markers of the last RUN's log.
 #
 #   RUN = amd         AMD-Vi, interrupt remapping on, full scenario
 #         intel       VT-d, interrupt remapping on, full scenario
@@ -12,66 +13,70 @@
 # RUN.result.  Exit 0 when every expected marker says ok; 1 otherwise.
 # LAB_TIMEOUT (seconds, default 900) bounds the whole boot.
 set -u
-: "${LAB:?}"
-LAB=$(cd "$LAB" && pwd)
-run=${1:?usage: run.sh amd|intel|nointremap|smoke}
-B=$LAB/boot
-L=$LAB/logs
-mkdir -p "$L"
-timeout_s=${LAB_TIMEOUT:-900}
-dm_ims=${LAB_DM_IMS:-no}
 
-edu="edu,dma_mask=0xffffffffffffffff"
-xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0"
-iommuopt=verbose
-full="boot facts-record facts db db-writable-refused devices explain
+setup() {
+    : "${LAB:?}"
+    LAB=$(cd "$LAB" && pwd)
+    B=$LAB/boot
+    L=$LAB/logs
+    mkdir -p "$L"
+    timeout_s=${LAB_TIMEOUT:-900}
+    dm_ims=${LAB_DM_IMS:-no}
+    edu="edu,dma_mask=0xffffffffffffffff"
+    xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0"
+    iommuopt=verbose
+    local full="boot facts-record facts db db-writable-refused devices explain
       explain-no-expose-without-ir explain-strict explain-pv explain-not-in-db
       assignable create create-warning guest-sees-device xenstore-plan
       backend-opts pci-list list-l pci-ims-list hotplug-strict-refused
       hotplug-attach hotplug-xenstore-plan guest-sees-hotplug hotplug-detach
       guest-sees-unplug destroy-clean pv-create pv-plan pv-destroy-clean done"
-case $run in
-amd|smoke) iommu=amd-iommu,intremap=on; exp="lab_iommu=amd lab_ir=on lab_mode=full"
-           markers=$full ;;
-intel)     iommu=intel-iommu,intremap=on; exp="lab_iommu=intel lab_ir=on lab_mode=full"
-           markers=$full ;;
-nointremap) iommu=amd-iommu,intremap=on; iommuopt=verbose,no-intremap
-           exp="lab_iommu=amd lab_ir=off lab_mode=failure"
-           markers="boot facts-record facts db db-writable-refused devices explain
-                    explain-no-expose-without-ir explain-strict explain-pv
-                    explain-not-in-db assignable create-strict-refused create
-                    create-warning xenstore-plan backend-opts pci-list list-l
-                    pci-ims-list destroy-clean done" ;;
-*) echo "run.sh: unknown run $run" >&2; exit 2 ;;
-esac
-if [ "$dm_ims" = yes ]; then
-    # a device model with x-ims: nothing is refused for want of it
-    markers=$(echo $markers | tr ' ' '\n' | grep -vx -e hotplug-strict-refused -e create-warning)
-    [ $run != nointremap ] || markers="$markers create-warning"
-fi
+    case $run in
+    amd|smoke) iommu=amd-iommu,intremap=on; exp="lab_iommu=amd lab_ir=on lab_mode=full"
+               markers=$full ;;
+    intel)     iommu=intel-iommu,intremap=on; exp="lab_iommu=intel lab_ir=on lab_mode=full"
+               markers=$full ;;
+    nointremap) iommu=amd-iommu,intremap=on; iommuopt=verbose,no-intremap
+               exp="lab_iommu=amd lab_ir=off lab_mode=failure"
+               markers="boot facts-record facts db db-writable-refused devices explain
+                        explain-no-expose-without-ir explain-strict explain-pv
+                        explain-not-in-db assignable create-strict-refused create
+                        create-warning xenstore-plan backend-opts pci-list list-l
+                        pci-ims-list destroy-clean done" ;;
+    *) echo "run.sh: unknown run $run" >&2; exit 2 ;;
+    esac
+    if [ "$dm_ims" = yes ]; then
+        # a device model with x-ims: nothing is refused for want of it
+        markers=$(echo $markers | tr ' ' '\n' | grep -vx -e hotplug-strict-refused -e create-warning)
+        [ $run != nointremap ] || markers="$markers create-warning"
+    fi
+    log=$L/$run.serial.log
+}
 
-log=$L/$run.serial.log
-rm -f "$log" "$L/$run.qemu.log" "$L/$run.result"
-echo "lab: run $run: $iommu, Xen iommu=$iommuopt, timeout ${timeout_s}s"
-t0=$(date +%s)
-# Both edu devices at fixed slots: not 00:02.0, which xen-pci-passthrough
-# refuses as "IGD" (and which the VT-d run would otherwise give edu).
-timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-    -machine q35,kernel-irqchip=split -accel tcg -cpu max,-smap,-rdtscp \
-    -m 3072 -smp 2 -nodefaults -vga none -display none -no-reboot \
-    -device "$iommu" \
-    -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
-    -kernel "$B/xen" -append "$xenargs iommu=$iommuopt" \
-    -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_valgrind=${LAB_VALGRIND:-0},$B/dom0.cpio.gz" \
-    -serial "file:$log" > "$L/$run.qemu.log" 2>&1
-qrc=$?
-t1=$(date +%s)
-wall=$((t1 - t0))
+boot() {
+    rm -f "$log" "$L/$run.qemu.log" "$L/$run.result"
+    echo "lab: run $run: $iommu, Xen iommu=$iommuopt, timeout ${timeout_s}s"
+    local t0=$(date +%s)
+    # Both edu devices at fixed slots: not 00:02.0, which xen-pci-passthrough
+    # refuses as "IGD" (and which the VT-d run would otherwise give edu).
+    timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+        -machine q35,kernel-irqchip=split -accel tcg -cpu max,-smap,-rdtscp \
+        -m 3072 -smp 2 -nodefaults -vga none -display none -no-reboot \
+        -device "$iommu" \
+        -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
+        -kernel "$B/xen" -append "$xenargs iommu=$iommuopt" \
+        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_valgrind=${LAB_VALGRIND:-0},$B/dom0.cpio.gz" \
+        -serial "file:$log" > "$L/$run.qemu.log" 2>&1
+    qrc=$?
+    wall=$(( $(date +%s) - t0 ))
+    echo "run=$run wall_seconds=$wall qemu_exit=$qrc" > "$L/$run.wall"
+}
 
-rc=0
-{
-    echo "run=$run wall_seconds=$wall qemu_exit=$qrc"
-    [ $qrc = 124 ] || [ $qrc = 137 ] && { echo "TIMEOUT after ${timeout_s}s"; rc=1; }
+check() {
+    local rc=0 m line unlisted
+    [ -f "$L/$run.wall" ] && cat "$L/$run.wall"
+    qrc=$(sed -n 's/.*qemu_exit=//p' "$L/$run.wall" 2>/dev/null)
+    if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then echo "TIMEOUT after ${timeout_s}s"; rc=1; fi
     for m in $markers; do
         line=$(grep -a "^IMS-LAB: $m " "$log" | tail -1 | tr -d '\r')
         case "$line" in
@@ -86,7 +91,19 @@ rc=0
     [ -z "$unlisted" ] || { echo "$unlisted" | sed 's/^/FAIL    (unlisted) /'; rc=1; }
     grep -a '^IMS-LAB-END' "$log" | tr -d '\r'
     echo "result=$([ $rc = 0 ] && echo PASS || echo FAIL)"
-} > "$L/$run.result"
-cat "$L/$run.result"
-echo "lab: serial log $log"
-exit $rc
+    return $rc
+}
+
+main() {
+    local only_check=0
+    if [ "${1:-}" = --check ]; then only_check=1; shift; fi
+    run=${1:?usage: run.sh [--check] amd|intel|nointremap|smoke}
+    setup
+    [ $only_check = 1 ] || boot
+    check > "$L/$run.result"; local rc=$?
+    cat "$L/$run.result"
+    echo "lab: serial log $log"
+    return $rc
+}
+
+main "$@"; exit
