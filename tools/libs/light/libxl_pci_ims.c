@@ -630,8 +630,10 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
         }
         dm_domid = libxl_get_stubdom_id(CTX, domid);
         plan->facts.stubdomain = dm_domid != 0;
-        rc = libxl__ims_probe_domain_dm(gc, domid, &plan->facts);
-        if (rc) goto out;
+        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
+            rc = libxl__ims_probe_domain_dm(gc, domid, &plan->facts);
+            if (rc) goto out;
+        }
     } else {
         if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
             guest_type = LIBXL_DOMAIN_TYPE_HVM;
@@ -652,18 +654,60 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     return rc;
 }
 
+static const char *dm_cache_path(libxl__gc *gc, uint32_t domid);
+
 /*
- * The device model of a running domain, asked over QMP (the attach path's
- * probe, run synchronously).
+ * The device model of a running domain, for a dry run: the answer its
+ * QMP gave at an earlier attach (cached in xenstore), else the binary
+ * the domain was started with, asked the same way in a throwaway QEMU.
+ * A stub domain's device model can only be asked at attach.
  */
 int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
                                libxl_pci_ims_facts *f)
 {
-    /* Filled in with the attach path (QMP on the running device model). */
+    libxl_domain_config d_config;
+    const char *cached, *binary;
+    int rc;
+
+    libxl_domain_config_init(&d_config);
     f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
-    f->qemu_ims_source = libxl__sprintf(NOGC,
-        "device model of domain %u: not probed", domid);
-    return 0;
+
+    rc = libxl__xs_read_checked(gc, XBT_NULL, dm_cache_path(gc, domid),
+                                &cached);
+    if (rc) goto out;
+    if (cached && !libxl_pci_ims_support_from_string(cached, &f->qemu_ims)) {
+        f->qemu_ims_source = libxl__sprintf(NOGC,
+            "QMP device-list-properties of domain %u's device model "
+            "(cached at an earlier attach)", domid);
+        goto out;
+    }
+    if (f->stubdomain) {
+        f->qemu_ims_source = libxl__sprintf(NOGC,
+            "device model in the stub domain of domain %u: asked over QMP "
+            "at attach", domid);
+        goto out;
+    }
+
+    rc = libxl__get_domain_configuration(gc, domid, &d_config);
+    if (rc) {
+        LOGD(ERROR, domid, "cannot read the domain's configuration to find "
+             "its device model");
+        goto out;
+    }
+    /* As libxl__domain_device_model(), without its defaults asserted. */
+    binary = d_config.b_info.device_model ?: QEMU_XEN_PATH;
+    probe_dm_binary(gc, binary, f);
+    {
+        char *how = f->qemu_ims_source;
+
+        f->qemu_ims_source = libxl__sprintf(NOGC, "%s (the device model of "
+            "domain %u, probed as a binary)", how ? how : binary, domid);
+        free(how);
+    }
+
+ out:
+    libxl_domain_config_dispose(&d_config);
+    return rc;
 }
 
 /*

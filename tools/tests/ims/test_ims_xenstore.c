@@ -587,6 +587,62 @@ static void test_attach_off_and_unlisted_cost_nothing(void **state)
            test_fixture("pci/wcn6855-lenovo.lspci"), 1);
 }
 
+/* A dry run for a running domain asks what its device model can do. */
+static void test_explain_for_a_running_domain(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    static const char config[] =
+        "{ \"c_info\": { \"type\": \"hvm\", \"name\": \"g\" },"
+        "  \"b_info\": { \"device_model\": "
+        "\"/usr/libexec/xen-qemu-system-i386\","
+        "                \"type.hvm\": {} } }";
+
+    libxl_device_pci_init(&pci);
+    pci.bus = 4;
+    libxl_pci_ims_plan_init(&plan);
+
+    /* The answer its QMP gave at an earlier attach. */
+    assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims",
+                         "yes", 3));
+    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                           &pci, &plan), 0);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_non_null(strstr(plan.facts.qemu_ims_source, "cached"));
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
+
+    /* No answer yet: the binary the domain runs (Debian's, no x-ims). */
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims");
+    {
+        GC_INIT(ctx);
+        assert_int_equal(libxl__userdata_store(gc, DOMID, "libxl-json",
+                                               (const uint8_t *)config,
+                                               sizeof(config)), 0);
+        GC_FREE;
+    }
+    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                           &pci, &plan), 0);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_NO);
+    assert_non_null(strstr(plan.facts.qemu_ims_source,
+                           "/usr/libexec/xen-qemu-system-i386"));
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_DEGRADED);
+    {
+        GC_INIT(ctx);
+        unlink(libxl__userdata_path(gc, DOMID, "libxl-json", "d"));
+        GC_FREE;
+    }
+
+    /* A domain that does not exist is an error, not a guess. */
+    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID + 7,
+                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                           &pci, &plan), ERROR_INVAL);
+    libxl_pci_ims_plan_dispose(&plan);
+    libxl_device_pci_dispose(&pci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_attach_export_picks_slot),
         cmocka_unit_test(test_attach_without_device_model),
         cmocka_unit_test(test_attach_off_and_unlisted_cost_nothing),
+        cmocka_unit_test(test_explain_for_a_running_domain),
     };
 
     return cmocka_run_group_tests_name("ims_xenstore", tests, setup,
