@@ -24,6 +24,14 @@ rm -rf "$R"; mkdir -p "$R" "$B"
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,lib64,usr/lib/xen-ims,proc,sys,dev,tmp,run,var/log/xen,var/lib/xen,etc/xen/ims-quirks.d,guest,lib/modules,root}
 ln -s ../run "$R/var/run"
 
+# Our build must be consistent: an xl compiled against other IDL types than
+# its libxenlight corrupts the heap.  Others may be rebuilding build/xen:
+# refuse an xl older than the generated IDL header (make build first).
+if [ "$XEN/tools/include/_libxl_types.h" -nt "$XEN/tools/xl/xl" ]; then
+    echo "lab: xl is older than _libxl_types.h: is build/xen being rebuilt? (make build)" >&2
+    exit 1
+fi
+
 # Our libraries (first on xl's library path, see the wrapper below).
 OURLIBS=$(ls -d "$XEN"/tools/libs/*/ | tr '\n' ':')
 
@@ -142,6 +150,13 @@ LD_LIBRARY_PATH=/usr/lib/xen-ims exec valgrind -q --log-file=/tmp/valgrind-xl.%p
 W
     chmod +x "$R/usr/sbin/xl-vg"
 fi
+
+# what went in
+( cd "$XEN" && sha256sum tools/xl/xl tools/libs/light/libxenlight.so.4.17.0 \
+      tools/libs/util/libxlutil.so.4.17.0 2>/dev/null |
+  sed 's/^\(.\{16\}\)[^ ]*/ours: sha256 \1/'
+  echo "ours: build/xen at $(git -C "$XEN" log -1 --format=%h 2>/dev/null), xl built $(date -u -r tools/xl/xl '+%F %T')"
+) >> "$R/etc/lab-provenance"
 
 # the scenario
 cp "$LABSRC/dom0-init.sh" "$R/init"; chmod +x "$R/init"
