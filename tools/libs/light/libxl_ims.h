@@ -201,6 +201,17 @@ _hidden int libxl__ims_xs_write(libxl__gc *gc,
 _hidden int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
                                  const libxl_device_pci *pci);
 
+/*
+ * Whether Xen would assign the device with XEN_DOMCTL_DEV_IMS_REMAP,
+ * asked with XEN_DOMCTL_test_assign_device (no side effect).  Sets
+ * hv_remap and hv_remap_source.  at_attach: an answer Xen cannot give
+ * counts as no, as for the device model.
+ */
+_hidden void libxl__ims_probe_hv_remap(libxl__gc *gc, uint32_t domid,
+                                       const libxl_device_pci *pci,
+                                       bool at_attach,
+                                       libxl_pci_ims_facts *f);
+
 /*----- the attach step (libxl_pci.c calls these) -----*/
 
 typedef struct libxl__ims_attach_state libxl__ims_attach_state;
@@ -238,6 +249,12 @@ _hidden void libxl__ims_attach_prepare(libxl__egc *egc,
 _hidden void libxl__ims_attach_qmp_args(libxl__gc *gc,
                                         const libxl__ims_attach_state *ims,
                                         libxl__json_object **args);
+
+/*
+ * Extra flags for xc_assign_device() (XEN_DOMCTL_DEV_IMS_REMAP when the
+ * plan is remap); 0 when the plan needs nothing from Xen.
+ */
+_hidden uint32_t libxl__ims_assign_flags(const libxl__ims_attach_state *ims);
 
 /* The attach failed after prepare: remove what prepare wrote. */
 _hidden void libxl__ims_attach_undo(libxl__gc *gc,

@@ -560,6 +560,60 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
     }
 }
 
+/*----- the hypervisor -----*/
+
+static bool needs_hypervisor(const libxl_pci_ims_plan *plan);
+
+void libxl__ims_probe_hv_remap(libxl__gc *gc, uint32_t domid,
+                               const libxl_device_pci *pci, bool at_attach,
+                               libxl_pci_ims_facts *f)
+{
+    const char *why;
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+    uint32_t sbdf = (uint32_t)pci->domain << 16 | pci->bus << 8 |
+                    pci->dev << 3 | pci->func;
+#endif
+
+    free(f->hv_remap_source);
+    f->hv_remap_source = NULL;
+    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+
+    if (!CTX->xch) {
+        why = "Xen is not running here";
+    } else if (xc_test_assign_device_flags(CTX->xch, domid, sbdf, 0)) {
+        /* Not assignable as it is: Xen's answer to the flag says nothing. */
+        why = GCSPRINTF("the device cannot be assigned now (%s)",
+                        strerror(errno));
+    } else if (!xc_test_assign_device_flags(CTX->xch, domid, sbdf,
+                                            XEN_DOMCTL_DEV_IMS_REMAP)) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
+        why = "Xen accepts XEN_DOMCTL_DEV_IMS_REMAP for this device "
+              "(test_assign_device)";
+    } else if (errno == EINVAL) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+        why = "this hypervisor lacks IMS remap support (test_assign_device "
+              "refused XEN_DOMCTL_DEV_IMS_REMAP with EINVAL)";
+    } else if (errno == EOPNOTSUPP) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+        why = "Xen cannot remap this device's interrupts (EOPNOTSUPP: "
+              "it needs an AMD IOMMU with interrupt remapping and an HVM "
+              "guest; see Xen's log)";
+    } else {
+        why = GCSPRINTF("test_assign_device with XEN_DOMCTL_DEV_IMS_REMAP "
+                        "failed: %s", strerror(errno));
+    }
+#else
+    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+    why = "this libxl was built without XEN_DOMCTL_DEV_IMS_REMAP";
+#endif
+    if (at_attach && f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+        /* At attach, a hypervisor that cannot say counts as without. */
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+    }
+    f->hv_remap_source = libxl__strdup(NOGC, why);
+}
+
 /*----- dry run -----*/
 
 static libxl_pci_ims_policy effective_policy(libxl_pci_ims_policy p)
@@ -645,6 +699,12 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
 
     libxl__ims_decide(gc, effective_policy(pci->ims_policy), entry,
                       &plan->facts, plan);
+    if (needs_hypervisor(plan) && CTX->xch) {
+        libxl__ims_probe_hv_remap(gc, have_domain ? domid : DOMID_INVALID,
+                                  pci, false, &plan->facts);
+        libxl__ims_decide(gc, effective_policy(pci->ims_policy), entry,
+                          &plan->facts, plan);
+    }
     libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
                           pci->vdevfn);
     rc = 0;
@@ -1075,6 +1135,21 @@ static bool needs_device_model(const libxl_pci_ims_plan *plan)
             plan->strategy == LIBXL_PCI_IMS_STRATEGY_EXPORT);
 }
 
+static bool needs_hypervisor(const libxl_pci_ims_plan *plan)
+{
+    return plan->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING &&
+           plan->strategy == LIBXL_PCI_IMS_STRATEGY_REMAP;
+}
+
+uint32_t libxl__ims_assign_flags(const libxl__ims_attach_state *ims)
+{
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+    if (ims->plan.applied == LIBXL_PCI_IMS_STRATEGY_REMAP)
+        return XEN_DOMCTL_DEV_IMS_REMAP;
+#endif
+    return 0;
+}
+
 static const char *dm_cache_path(libxl__gc *gc, uint32_t domid)
 {
     return GCSPRINTF("%s/ims-dm-x-ims", libxl__xs_libxl_path(gc, domid));
@@ -1095,13 +1170,7 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
     ims->dm_domid = libxl_get_stubdom_id(CTX, ims->domid);
     plan->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
     plan->facts.stubdomain = ims->dm_domid != 0;
-#ifdef XEN_DOMCTL_DEV_IMS_REMAP
     plan->facts.hv_remap = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
-#else
-    plan->facts.hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
-    plan->facts.hv_remap_source = libxl__strdup(NOGC,
-        "this libxl was built without XEN_DOMCTL_DEV_IMS_REMAP");
-#endif
 
     /* Policy off costs nothing: no identity, no database, no probe. */
     if (policy != LIBXL_PCI_IMS_POLICY_OFF) {
@@ -1120,6 +1189,12 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
     }
 
     libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+    if (needs_hypervisor(plan)) {
+        /* Asked before the device model holds the device: auto can still
+         * fall back to expose. */
+        libxl__ims_probe_hv_remap(gc, ims->domid, pci, true, &plan->facts);
+        libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+    }
     if (!needs_device_model(plan)) {
         attach_decided(egc, ims);
         return;
