@@ -52,8 +52,15 @@ jstr() { # jstr KEY < json: first "KEY": "string" (may contain commas)
 xs_entries() { # plan JSON -> "path|value|perms" lines
     awk -F'"' '/"path":/ { p = $4 } /"value":/ { v = $4 } /"perms":/ { print p "|" v "|" $4 }'
 }
-xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -p shows them, or nothing
-    xenstore-ls -f -p "${1%/*}" 2>/dev/null | sed -n "s#^$1 = \"\(.*\)\" *(\(.*\))\$#\1|\2#p" | head -1
+xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -f -p shows them, or nothing
+    # (Debian's xenstore-ls 4.17.7 has been seen to segfault now and then: retry)
+    for try in 1 2 3; do
+        xenstore-ls -f -p "${1%/*}" > /tmp/xs_get.out 2>/dev/null
+        xrc=$?
+        [ $xrc = 0 ] && break
+        echo "  (xenstore-ls -f -p ${1%/*}: exit $xrc, try $try)" >&2
+    done
+    sed -n "s#^$1 = \"\(.*\)\" *(\(.*\))\$#\1|\2#p" /tmp/xs_get.out | head -1
 }
 dump_logs() {
     for f in /var/log/xen/*.log /tmp/*.console /tmp/valgrind-*.log; do
