@@ -1,0 +1,301 @@
+#!/bin/bash
+# Debian bookworm's Linux source + guest/linux/patches/linux-T/series, for
+# the compile test of the guest driver patches (docs/guest-linux.md).
+#
+#   guest/linux/kernel-tree.sh deps    [T...]  install build dependencies (apt-get)
+#   guest/linux/kernel-tree.sh fetch   [T...]  download and verify the pinned packages
+#   guest/linux/kernel-tree.sh sync    [T...]  unpack (once), then make the tree equal
+#                                             to Debian's source + the series
+#   guest/linux/kernel-tree.sh prepare [T...]  Debian's .config (+ ath11k/ath12k/Xen),
+#                                             make modules_prepare (once per config)
+#   guest/linux/kernel-tree.sh build   [T...]  make M=<driver dir> modules, timed
+#   guest/linux/kernel-tree.sh all     [T...]  all of the above
+#   guest/linux/kernel-tree.sh export   T      write the commits on top of Debian's
+#                                             source to guest/linux/patches/linux-T/
+#
+# T is a tree of guest/linux/source.conf ("6.1", "6.12"); default: all.
+# Trees live in $BUILD/guest-linux/linux-T (git-ignored).  Each is a git
+# repository that tracks drivers/net/wireless/ath only (the rest of the
+# 1 GB tree is never committed anywhere): refs/guest/pristine is Debian's
+# source, HEAD one commit per patch of the series on top of it.
+#
+# Environment:
+#   BUILD                      build directory (default: ./build)
+#   JOBS                       parallel jobs (default: nproc)
+#   GUEST_LINUX_DL_DIR         take the .debs from this directory instead of
+#                              Debian's archive (their sha256 must match)
+#   GUEST_LINUX_ACCEPT_SHA256  1: accept .debs whose sha256 differs, knowingly
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+HERE=$TOP/guest/linux
+# shellcheck source=source.conf
+. "$HERE/source.conf"
+OUT=$BUILD/guest-linux
+DL=${GUEST_LINUX_DL_DIR:-$OUT/dl}
+JOBS=${JOBS:-$(nproc)}
+ATH=drivers/net/wireless/ath
+GIT() {
+    git -c "user.name=xen-pci-ims developers" -c user.email=xen-pci-ims@localhost \
+        -c advice.detachedHead=false "$@"
+}
+
+die() { echo "kernel-tree: error: $*" >&2; exit 1; }
+say() { echo "kernel-tree: $*"; }
+
+# Per-tree settings from source.conf: conf 6.12 VERSION -> $LINUX_6_12_VERSION
+conf() {
+    local v="LINUX_${1//./_}_$2"
+    [ -n "${!v+x}" ] || die "tree $1: $v is not set in guest/linux/source.conf"
+    printf '%s' "${!v}"
+}
+
+deb_name() { # tree, package-var -> file name apt-get download writes
+    local pkg ver
+    pkg=$(conf "$1" "$2")
+    ver=$(conf "$1" VERSION)
+    # apt-get download escapes ':' of an epoch as %3a; no epochs here.
+    ls "$DL/${pkg}_${ver}_"*.deb 2>/dev/null | head -n1
+}
+
+DEPS="build-essential bc bison flex libelf-dev libssl-dev xz-utils git kmod cpio rsync"
+
+deps() {
+    local missing=() p
+    for p in $DEPS; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
+    say "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+verify() { # file, expected sha256
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    [ "$got" = "$2" ] && return 0
+    if [ "${GUEST_LINUX_ACCEPT_SHA256:-}" = 1 ]; then
+        say "warning: $(basename "$1"): sha256 $got, pinned $2; accepted (GUEST_LINUX_ACCEPT_SHA256=1)"
+        return 0
+    fi
+    die "$(basename "$1"): sha256 mismatch
+  got    $got
+  pinned $2 (guest/linux/source.conf)
+The archive served a different file for the pinned version. Check it, then
+pin the new checksum in guest/linux/source.conf, or set
+GUEST_LINUX_ACCEPT_SHA256=1 to accept it knowingly."
+}
+
+fetch_one() {
+    local t=$1 what f pkg ver
+    mkdir -p "$DL"
+    ver=$(conf "$t" VERSION)
+    for what in SOURCE HEADERS; do
+        pkg=$(conf "$t" $what)
+        f=$(deb_name "$t" $what)
+        if [ -z "$f" ]; then
+            [ -z "${GUEST_LINUX_DL_DIR:-}" ] ||
+                die "$pkg $ver not found in GUEST_LINUX_DL_DIR=$DL"
+            say "apt-get download $pkg=$ver"
+            # apt's sandbox user cannot write to root-owned build dirs:
+            # download in a world-writable temporary directory.
+            local tmp
+            tmp=$(mktemp -d)
+            chmod 0777 "$tmp"
+            (cd "$tmp" && apt-get download -q "$pkg=$ver") ||
+                die "apt-get download $pkg=$ver failed: is that version still in the archive?
+  apt-cache policy $pkg   lists the versions this machine can download;
+  pin one of them in guest/linux/source.conf (with its sha256)."
+            mv "$tmp"/*.deb "$DL/"
+            rmdir "$tmp"
+            f=$(deb_name "$t" $what)
+        fi
+        verify "$f" "$(conf "$t" ${what}_SHA256)"
+        say "ok: $(basename "$f")"
+    done
+}
+
+tree_dir() { echo "$OUT/linux-$1"; }
+
+series_files() { # tree -> patch files in series order
+    local s=$HERE/patches/linux-$1/series p
+    [ -f "$s" ] || die "no series: $s"
+    while read -r p; do
+        case "$p" in ''|'#'*) continue ;; esac
+        [ -f "$HERE/patches/linux-$1/$p" ] || die "series names a missing patch: $p"
+        echo "$HERE/patches/linux-$1/$p"
+    done < "$s"
+}
+
+unpack_one() {
+    local t=$1 d src ver tmp
+    d=$(tree_dir "$t")
+    ver=$(conf "$t" VERSION)
+    if [ -f "$d/.xen-pci-ims-pristine" ] &&
+       [ "$(cat "$d/.xen-pci-ims-pristine")" = "$ver" ]; then
+        return 0
+    fi
+    src=$(conf "$t" SOURCE)
+    say "unpacking $src $ver into $d"
+    rm -rf "$d" "$d.tmp"
+    mkdir -p "$d.tmp"
+    dpkg-deb --fsys-tarfile "$(deb_name "$t" SOURCE)" |
+        tar -xO "./usr/src/$src.tar.xz" |
+        tar -xJ -C "$d.tmp" --strip-components=1
+    [ -f "$d.tmp/Makefile" ] || die "$src: no kernel tree in the tarball"
+    # Debian's config and the exported symbols of Debian's build.
+    tmp=$(mktemp -d)
+    dpkg-deb -x "$(deb_name "$t" HEADERS)" "$tmp"
+    cp "$tmp"/usr/src/linux-headers-*/.config "$d.tmp/.config.debian"
+    cp "$tmp"/usr/src/linux-headers-*/Module.symvers "$d.tmp/Module.symvers.debian"
+    rm -rf "$tmp"
+    (
+        cd "$d.tmp"
+        GIT init -q
+        GIT add -f "$ATH"
+        GIT commit -q -m "Debian $src $ver ($ATH only)"
+        GIT update-ref refs/guest/pristine HEAD
+        echo "$ver" > .xen-pci-ims-pristine
+    )
+    mv "$d.tmp" "$d"
+}
+
+sync_one() {
+    local t=$1 d want have p
+    d=$(tree_dir "$t")
+    unpack_one "$t"
+    want=$(series_files "$t" | xargs cat | sha256sum | cut -d' ' -f1)
+    have=$(cat "$d/.xen-pci-ims-series" 2>/dev/null || true)
+    if [ "$want" = "$have" ] &&
+       [ -z "$(cd "$d" && GIT status --porcelain --untracked-files=no -- "$ATH")" ]; then
+        say "linux-$t: series already applied"
+        return 0
+    fi
+    say "linux-$t: applying guest/linux/patches/linux-$t/series"
+    (
+        cd "$d"
+        GIT am --abort >/dev/null 2>&1 || true
+        GIT checkout -q --detach refs/guest/pristine
+        GIT reset -q --hard refs/guest/pristine
+        rm -f .xen-pci-ims-series
+        series_files "$t" | while read -r p; do
+            GIT am -q --keep-cr --committer-date-is-author-date "$p" ||
+                die "linux-$t: $(basename "$p") does not apply"
+        done
+        echo "$want" > .xen-pci-ims-series
+    )
+    check_copy_one "$t"
+}
+
+# The pure parsing code exists twice (see guest/linux/xen_ims_parse.h):
+# the copy each patch adds to the driver must equal the reference.
+check_copy_one() {
+    local t=$1 d f n=0
+    d=$(tree_dir "$t")
+    for f in "$d/$ATH"/ath1[12]k/xen_ims_parse.h; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        cmp -s "$f" "$HERE/xen_ims_parse.h" ||
+            die "linux-$t: ${f#"$d"/} differs from guest/linux/xen_ims_parse.h"
+    done
+    say "linux-$t: $n copies of xen_ims_parse.h equal guest/linux/xen_ims_parse.h"
+}
+
+prepare_one() {
+    local t=$1 d stamp
+    d=$(tree_dir "$t")
+    stamp=$(cat "$d/.config.debian" "$HERE/kernel-tree.sh" | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$d/.xen-pci-ims-prepared" 2>/dev/null || true)" = "$stamp" ]; then
+        say "linux-$t: already prepared"
+        return 0
+    fi
+    say "linux-$t: Debian's config + ath11k/ath12k/Xen, make modules_prepare"
+    (
+        cd "$d"
+        rm -f .xen-pci-ims-prepared
+        cp .config.debian .config
+        cp Module.symvers.debian Module.symvers
+        # What the compile test needs (Debian's config has them already;
+        # this keeps the test honest if it ever changes) ...
+        scripts/config --enable XEN --enable XEN_PVHVM --enable XEN_PVHVM_GUEST \
+                       --enable PCI_MSI --module MHI_BUS --module QRTR \
+                       --module ATH11K --module ATH11K_PCI
+        grep -q '^config ATH12K$' "$ATH/ath12k/Kconfig" 2>/dev/null &&
+            scripts/config --module ATH12K
+        # ... and what a build outside Debian's packaging cannot have:
+        # Debian's signing keys, and the BTF/debug info of a full build
+        # (modules only: no vmlinux to take BTF from; -g only slows us).
+        scripts/config --set-str SYSTEM_TRUSTED_KEYS "" \
+                       --set-str SYSTEM_REVOCATION_KEYS "" \
+                       --disable MODULE_SIG_ALL \
+                       --disable DEBUG_INFO_BTF --disable DEBUG_INFO_DWARF5 \
+                       --disable DEBUG_INFO_DWARF4 \
+                       --disable DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT \
+                       --enable DEBUG_INFO_NONE
+        make -s olddefconfig
+        for o in XEN ATH11K ATH11K_PCI; do
+            grep -Eq "^CONFIG_$o=(y|m)" .config || die "linux-$t: CONFIG_$o is not set after olddefconfig"
+        done
+        make -s -j"$JOBS" modules_prepare
+        echo "$stamp" > .xen-pci-ims-prepared
+    )
+}
+
+build_one() {
+    local t=$1 d m start end
+    d=$(tree_dir "$t")
+    for m in $(conf "$t" MODULES); do
+        [ -d "$d/$m" ] || die "linux-$t: no $m"
+        say "linux-$t: make M=$m modules"
+        start=$(date +%s)
+        # W=1 is not upstream's default for these drivers; plain build with
+        # warnings as errors for the files we touch is enforced by -Werror
+        # in the drivers' own Makefiles where present.  Module.symvers is
+        # Debian's: modpost fails on any symbol Debian's kernel does not
+        # export.
+        make -s -C "$d" -j"$JOBS" M="$m" KCFLAGS=-Werror modules
+        end=$(date +%s)
+        say "linux-$t: $m built in $((end - start)) s: $(cd "$d/$m" && ls ./*.ko | tr '\n' ' ')"
+    done
+}
+
+export_one() {
+    local t=$1 d out
+    d=$(tree_dir "$t")
+    out=$HERE/patches/linux-$t
+    [ -d "$d/.git" ] || die "no tree $d"
+    mkdir -p "$out"
+    rm -f "$out"/*.patch
+    (cd "$d" && GIT format-patch -q --no-signature --zero-commit -N \
+        -o "$out" refs/guest/pristine..HEAD)
+    (cd "$out" && ls ./*.patch | sed 's|^\./||') > "$out/series"
+    say "linux-$t: wrote $(wc -l < "$out/series") patches to ${out#"$TOP"/}"
+    # The tree now matches the series: no re-apply on the next sync.
+    series_files "$t" | xargs cat | sha256sum | cut -d' ' -f1 > "$d/.xen-pci-ims-series"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+trees=${*:-$TREES}
+case "$cmd" in
+deps) deps ;;
+fetch) for t in $trees; do fetch_one "$t"; done ;;
+sync) for t in $trees; do fetch_one "$t"; sync_one "$t"; done ;;
+prepare) for t in $trees; do prepare_one "$t"; done ;;
+build) for t in $trees; do build_one "$t"; done ;;
+all)
+    deps
+    for t in $trees; do
+        fetch_one "$t"; sync_one "$t"; prepare_one "$t"; build_one "$t"
+    done ;;
+export)
+    [ $# -eq 1 ] || die "export needs exactly one tree"
+    export_one "$1" ;;
+check-copy) for t in $trees; do check_copy_one "$t"; done ;;
+*) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
