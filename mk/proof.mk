@@ -1,0 +1,41 @@
+# The IMS proof (docs/proof.md): QEMU's edu device, passed through to an HVM
+# guest by our xl with our device model, told by DMA to write the MSI message
+# the guest reads back from config space; on emulated AMD-Vi and VT-d, with
+# interrupt remapping on and off, for each policy.
+#
+#   make proof          outer QEMU, boot files, the four runs, the matrix
+#   make proof-qemu     only the outer QEMU (build/qemu-outer; cached)
+#   make proof-image    only the boot files (build/proof/lab/boot)
+#   make proof-run PROOF_RUN=amd-ir    one run (amd-ir amd-noir intel-ir intel-noir)
+#   make proof-matrix   the matrix from the runs' logs so far
+#   make proof-test     unit test of ims-probe's pure parts (cmocka)
+#
+# PROOF_RUNS (default: the key runs first), PROOF_POLICIES (default
+# off,auto,expose,export), PROOF_TIMEOUT (seconds per boot).
+
+PROOF_RUNS     ?= amd-ir intel-ir amd-noir intel-noir
+PROOF_ENV      := BUILD=$(BUILD) XEN=$(XEN) \
+                  $(if $(PROOF_POLICIES),PROOF_POLICIES=$(PROOF_POLICIES)) \
+                  $(if $(PROOF_TIMEOUT),PROOF_TIMEOUT=$(PROOF_TIMEOUT))
+
+.PHONY: proof proof-qemu proof-image proof-run proof-matrix proof-test
+
+proof-qemu:
+	@BUILD=$(BUILD) $(TOP)/proof/qemu-outer.sh
+
+proof-image: $(XEN)/tools/xl/xl
+	@test -x $(BUILD)/qemu/build/qemu-system-i386 || $(MAKE) qemu
+	@$(PROOF_ENV) $(TOP)/proof/mkimage.sh
+
+proof-run: proof-qemu proof-image
+	@$(PROOF_ENV) $(TOP)/proof/run.sh $(PROOF_RUN)
+
+proof-matrix:
+	@python3 $(TOP)/proof/matrix.py $(BUILD)/proof
+
+proof: proof-qemu proof-image
+	@for r in $(PROOF_RUNS); do $(PROOF_ENV) $(TOP)/proof/run.sh $$r; done
+	@python3 $(TOP)/proof/matrix.py $(BUILD)/proof
+
+proof-test:
+	@$(MAKE) -s -C $(TOP)/guest/ims-probe OUT=$(BUILD)/proof/ims-probe test

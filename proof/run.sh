@@ -1,0 +1,58 @@
+#!/bin/bash
+# proof/run.sh RUN: boot Debian's Xen + dom0 (the lab's, with our xl) in the
+# proof's outer QEMU (build/qemu-outer: edu's DMA carries its requester ID),
+# let dom0 (proof/dom0-init.sh) create one HVM guest per policy with edu
+# passed through and our device model, and the guest run ims-probe.
+#
+#   RUN = amd-ir | amd-noir | intel-ir | intel-noir
+#         (emulated AMD-Vi or VT-d, both with intremap=on in QEMU; "noir":
+#         Xen booted with iommu=no-intremap)
+#   PROOF_POLICIES  comma-separated, default off,auto,expose,export
+#   PROOF_TIMEOUT   seconds for the whole boot (default 1800)
+#
+# Artefacts in build/proof/logs: RUN.serial.log (Xen, dom0, guest lines),
+# RUN.qemu.log (outer QEMU's stderr: IOMMU traces), RUN.timeline (both, time-
+# stamped as they arrived), RUN.wall.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+P=$BUILD/proof
+B=$P/lab/boot
+L=$P/logs
+run=${1:?usage: proof/run.sh amd-ir|amd-noir|intel-ir|intel-noir}
+pols=${PROOF_POLICIES:-off,auto,expose,export}
+QEMU=$("$TOP/proof/qemu-outer.sh" path)
+[ -x "$QEMU" ] || { echo "proof: $QEMU is missing (make proof-qemu)" >&2; exit 1; }
+[ -f "$B/dom0-proof.cpio.gz" ] || { echo "proof: no boot files (make proof-image)" >&2; exit 1; }
+mkdir -p "$L"
+case $run in
+amd-*)   iommu=amd-iommu,intremap=on ;;
+intel-*) iommu=intel-iommu,intremap=on ;;
+*) echo "proof: unknown run $run" >&2; exit 2 ;;
+esac
+case $run in *-noir) xiommu=verbose,no-intremap ;; *) xiommu=verbose ;; esac
+xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0 iommu=$xiommu"
+log=$L/$run.serial.log; qlog=$L/$run.qemu.log; tl=$L/$run.timeline
+rm -f "$log" "$qlog" "$tl" "$tl.stop"
+: > "$log"; : > "$qlog"
+python3 "$TOP/proof/timeline.py" "$tl" S="$log" Q="$qlog" &
+wpid=$!
+echo "proof: run $run: outer $QEMU, -device $iommu, Xen iommu=$xiommu, policies $pols"
+t0=$(date +%s)
+# edu at 00:05.0: xen-pci-passthrough refuses host 00:02.0 as "IGD", which
+# the VT-d machine would otherwise give it.  The amdvi_* trace events name
+# every refused interrupt (the "failed to remap" message is printed once).
+timeout -k 10 "${PROOF_TIMEOUT:-1800}" "$QEMU" -L /usr/share/qemu -L /usr/share/seabios \
+    -machine q35,kernel-irqchip=split -accel tcg -cpu max,-smap,-rdtscp \
+    -m 3072 -smp 2 -nodefaults -vga none -display none -no-reboot -net none \
+    -msg timestamp=on \
+    -trace amdvi_ir_err -trace amdvi_ir_target_abort -trace amdvi_err \
+    -device "$iommu" -device edu,addr=05.0,dma_mask=0xffffffffffffffff \
+    -kernel "$B/xen" -append "$xenargs" \
+    -initrd "$B/vmlinuz console=hvc0 loglevel=5 proof_run=$run proof_policies=$pols,$B/dom0-proof.cpio.gz" \
+    -serial "file:$log" >> "$qlog" 2>&1
+qrc=$?
+wall=$(( $(date +%s) - t0 ))
+touch "$tl.stop"; wait $wpid
+echo "run=$run wall_seconds=$wall qemu_exit=$qrc" | tee "$L/$run.wall"
+grep -a 'IMS-PROOF' "$log" | tr -d '\r'
