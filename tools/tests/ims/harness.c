@@ -129,6 +129,33 @@ int __wrap_xc_flask_sid_to_context(xc_interface *xch, int sid, char *buf,
     return -1;
 }
 
+int test_assign_errno;
+int test_ims_remap_errno;
+uint32_t test_assign_last_sbdf;
+int test_assign_calls;
+
+/* XEN_DOMCTL_test_assign_device, as a hypervisor set up by the test. */
+int __wrap_xc_test_assign_device_flags(xc_interface *xch, uint32_t domid,
+                                       uint32_t machine_sbdf,
+                                       uint32_t flags);
+int __wrap_xc_test_assign_device_flags(xc_interface *xch, uint32_t domid,
+                                       uint32_t machine_sbdf,
+                                       uint32_t flags)
+{
+    int e = flags ? test_ims_remap_errno : test_assign_errno;
+
+    assert_ptr_equal(xch, &dummy_xch);
+    test_assign_calls++;
+    test_assign_last_sbdf = machine_sbdf;
+    if (flags && test_assign_errno)
+        e = test_assign_errno;
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 struct xs_handle *__real_xs_open(unsigned long flags);
 struct xs_handle *__wrap_xs_open(unsigned long flags);
 struct xs_handle *__wrap_xs_open(unsigned long flags)

@@ -62,6 +62,17 @@ extern uint32_t test_domains[8];
 extern int test_nr_domains;
 
 /*
+ * xc_test_assign_device_flags(): fails with test_assign_errno when it is
+ * set (the device cannot be assigned), else with test_ims_remap_errno
+ * when flags are given (0: Xen accepts XEN_DOMCTL_DEV_IMS_REMAP; EINVAL:
+ * a Xen without it; EOPNOTSUPP: one that cannot remap this device).
+ */
+extern int test_assign_errno;
+extern int test_ims_remap_errno;
+extern uint32_t test_assign_last_sbdf;
+extern int test_assign_calls;
+
+/*
  * A real xenstored (C xenstored from the built tree with the test-only
  * xenstored-no-hypervisor.patch, $IMS_XENSTORED) on a private socket in
  * a temporary directory; XENSTORED_PATH points xs_open() at it.  Returns

@@ -643,6 +643,144 @@ static void test_explain_for_a_running_domain(void **state)
     libxl_device_pci_dispose(&pci);
 }
 
+/*----- remap: Xen is asked before the device model -----*/
+
+static const char *remap_host(void)
+{
+    char *facts, *db;
+
+    if (asprintf(&facts, "%s/var/run/xen", root) < 0) abort();
+    test_write_file(facts, "ims-host-facts",
+                    "iommu=amd\nintremap=on\nsource=test\n");
+    free(facts);
+    db = (char *)test_write_file(root, "remap.cfg",
+                    "17cb:1103,name=\"WCN6855\",amd=remap,intel=export\n");
+    setenv("LIBXL_IMS_DB", db, 1);
+    test_assign_errno = 0;
+    test_ims_remap_errno = 0;
+    test_assign_calls = 0;
+    return db;
+}
+
+static void intel_host_again(void)
+{
+    char *facts;
+
+    if (asprintf(&facts, "%s/var/run/xen", root) < 0) abort();
+    test_write_file(facts, "ims-host-facts",
+                    "iommu=intel\nintremap=on\nsource=test\n");
+    free(facts);
+    {
+        char db[512];
+
+        snprintf(db, sizeof(db), "%s/db.cfg", root);
+        setenv("LIBXL_IMS_DB", db, 1);
+    }
+    test_assign_errno = 0;
+    test_ims_remap_errno = 0;
+}
+
+static void test_hv_remap_probe(void **state)
+{
+    GC_INIT(ctx);
+    libxl_pci_ims_facts f;
+    libxl_device_pci pci;
+
+    libxl_pci_ims_facts_init(&f);
+    libxl_device_pci_init(&pci);
+    pci.domain = 1;
+    pci.bus = 4;
+    pci.dev = 3;
+    pci.func = 2;
+    remap_host();
+
+    libxl__ims_probe_hv_remap(gc, DOMID, &pci, true, &f);
+    assert_int_equal(f.hv_remap, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_int_equal(test_assign_last_sbdf, 0x1041a);   /* 0001:04:03.2 */
+    assert_int_equal(test_assign_calls, 2);
+
+    test_ims_remap_errno = EINVAL;
+    libxl__ims_probe_hv_remap(gc, DOMID, &pci, false, &f);
+    assert_int_equal(f.hv_remap, LIBXL_PCI_IMS_SUPPORT_NO);
+    assert_non_null(strstr(f.hv_remap_source, "lacks IMS remap support"));
+
+    test_ims_remap_errno = EOPNOTSUPP;
+    libxl__ims_probe_hv_remap(gc, DOMID, &pci, false, &f);
+    assert_int_equal(f.hv_remap, LIBXL_PCI_IMS_SUPPORT_NO);
+    assert_non_null(strstr(f.hv_remap_source, "cannot remap"));
+
+    /* A device that cannot be assigned says nothing about the flag. */
+    test_assign_errno = EBUSY;
+    libxl__ims_probe_hv_remap(gc, DOMID, &pci, false, &f);
+    assert_int_equal(f.hv_remap, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
+    assert_non_null(strstr(f.hv_remap_source, "cannot be assigned"));
+    /* ...and at attach, unknown counts as no. */
+    libxl__ims_probe_hv_remap(gc, DOMID, &pci, true, &f);
+    assert_int_equal(f.hv_remap, LIBXL_PCI_IMS_SUPPORT_NO);
+
+    intel_host_again();
+    libxl_pci_ims_facts_dispose(&f);
+    GC_FREE;
+}
+
+static void test_attach_remap(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+    char *v, *before;
+
+    before = clean_store();
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990");
+    remap_host();
+
+    /* Xen has the flag: remap, and no device model is asked at all. */
+    unlink("/var/run/xen/qmp-libxl-31990");
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_REMAP);
+    assert_null(plan.qemu_props);
+    assert_non_null(plan.hypervisor);
+    v = xs_get("/libxl/pci/0000-04-00-0/ims_strategy");
+    assert_string_equal(v, "remap");
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    free(before);
+    before = clean_store();
+
+    /* Xen without it: strict refuses before anything is written. */
+    test_ims_remap_errno = EINVAL;
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_STRICT, 0x28, &plan,
+                                 &written), ERROR_FAIL);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_REFUSED);
+    assert_non_null(strstr(plan.reason, "lacks IMS remap support"));
+    assert_false(written);
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+
+    /* ...and auto falls back to expose, carried out by the device model. */
+    assert_true(start_dm("x-ims"));
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
+    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_NO);
+    assert_non_null(plan.qemu_props);
+    assert_string_equal(plan.qemu_props[0], "x-ims");
+    assert_string_equal(plan.qemu_props[1], "expose");
+    libxl_pci_ims_plan_dispose(&plan);
+    stop_dm();
+    free(before);
+    before = clean_store();
+    free(before);
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990");
+    intel_host_again();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +796,8 @@ int main(void)
         cmocka_unit_test(test_attach_without_device_model),
         cmocka_unit_test(test_attach_off_and_unlisted_cost_nothing),
         cmocka_unit_test(test_explain_for_a_running_domain),
+        cmocka_unit_test(test_hv_remap_probe),
+        cmocka_unit_test(test_attach_remap),
     };
 
     return cmocka_run_group_tests_name("ims_xenstore", tests, setup,
