@@ -9,6 +9,10 @@
 #   make check-guest     unit test of the pure parsing code (cmocka) and the
 #                        check that every patch carries the same copy of it:
 #                        no kernel tree, a few seconds
+#   make guest-linux-dkms
+#                        DKMS source trees of the patched drivers, built out
+#                        of tree against Debian's linux-headers-<abi> (needs
+#                        make guest-linux first; minutes)
 #   make guest-linux-patches GUEST_LINUX_TREES=T
 #                        write the commits of the tree back to the series
 #
@@ -23,12 +27,17 @@ GUEST_PARSE_H     := $(TOP)/guest/linux/xen_ims_parse.h
 GUEST_TEST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
                      -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: guest-linux guest-linux-patches check-guest
+.PHONY: guest-linux guest-linux-dkms guest-linux-patches check-guest
 
 guest-linux:
 	@start=$$(date +%s); \
 	$(GUEST_LINUX_SH) all $(GUEST_LINUX_TREES) && \
 	echo "guest-linux: compile test passed in $$(($$(date +%s) - start)) s"
+
+guest-linux-dkms:
+	@start=$$(date +%s); \
+	$(GUEST_LINUX_SH) dkms-test $(GUEST_LINUX_TREES) && \
+	echo "guest-linux-dkms: passed in $$(($$(date +%s) - start)) s"
 
 guest-linux-patches:
 	@[ -n "$(GUEST_LINUX_TREES)" ] || { echo "set GUEST_LINUX_TREES=<tree>"; exit 2; }

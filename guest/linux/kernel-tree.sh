@@ -12,6 +12,11 @@
 #   guest/linux/kernel-tree.sh all     [T...]  all of the above
 #   guest/linux/kernel-tree.sh export   T      write the commits on top of Debian's
 #                                             source to guest/linux/patches/linux-T/
+#   guest/linux/kernel-tree.sh dkms    [T...]  write DKMS source trees of the patched
+#                                             drivers to $BUILD/guest-linux/dkms/
+#   guest/linux/kernel-tree.sh dkms-test [T...] build them out of tree against
+#                                             Debian's linux-headers-<abi> (unpacked,
+#                                             not installed), as DKMS would
 #
 # T is a tree of guest/linux/source.conf ("6.1", "6.12"); default: all.
 # Trees live in $BUILD/guest-linux/linux-T (git-ignored).  Each is a git
@@ -59,7 +64,7 @@ deb_name() { # tree, package-var -> file name apt-get download writes
     ls "$DL/${pkg}_${ver}_"*.deb 2>/dev/null | head -n1
 }
 
-DEPS="build-essential bc bison flex libelf-dev libssl-dev xz-utils git kmod cpio rsync"
+DEPS="build-essential bc bison flex libelf-dev libssl-dev xz-utils git kmod pahole"
 
 deps() {
     local missing=() p
@@ -95,7 +100,7 @@ fetch_one() {
     local t=$1 what f pkg ver
     mkdir -p "$DL"
     ver=$(conf "$t" VERSION)
-    for what in SOURCE HEADERS; do
+    for what in ${2:-SOURCE HEADERS}; do
         pkg=$(conf "$t" $what)
         f=$(deb_name "$t" $what)
         if [ -z "$f" ]; then
@@ -279,6 +284,89 @@ export_one() {
     series_files "$t" | xargs cat | sha256sum | cut -d' ' -f1 > "$d/.xen-pci-ims-series"
 }
 
+# DKMS source trees: $OUT/dkms/<driver>-xen-ims-<kernel version>/ with
+# dkms.conf, the patched driver directory (from the tree's HEAD: the
+# series, nothing else) and the ../ headers it includes.  Bound to the
+# kernel ABI the source belongs to: a driver from another kernel version
+# is not built.
+dkms_one() {
+    local t=$1 d m drv ver abi dir mods extra i m2
+    d=$(tree_dir "$t")
+    [ -d "$d/.git" ] || die "no tree $d (sync first)"
+    ver=$(conf "$t" VERSION); ver=${ver%%-*}
+    abi=$(conf "$t" HEADERS); abi=${abi#linux-headers-}; abi=${abi%-amd64}
+    for m in $(conf "$t" MODULES); do
+        drv=$(basename "$m")
+        dir=$OUT/dkms/$drv-xen-ims-$ver
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        # the driver directory and the ../ headers it includes
+        extra=$(cd "$d/$m" && sed -n 's|^#include "\.\./\([^"]*\)".*|\1|p' ./*.[ch] |
+                sort -u | sed "s|^|$(dirname "$m")/|")
+        # shellcheck disable=SC2086
+        (cd "$d" && GIT archive HEAD "$m" $extra) |
+            tar -x -C "$dir" --strip-components="$(echo "$m" | tr -cd / | wc -c)"
+        # the modules of that directory Debian's config builds (not ath11k_ahb)
+        mods=$(sed -n 's/^obj-\$(\(CONFIG_[A-Z0-9_]*\)) += \([a-z0-9_]*\)\.o$/\1 \2/p' \
+                   "$d/$m/Makefile" |
+               while read -r c i; do
+                   grep -q "^$c=m" "$d/.config" && echo "$i"
+               done)
+        {
+            echo "# DKMS: $drv with the xen-pci-ims guest patches (docs/guest-linux.md)"
+            echo "# Source: Debian $(conf "$t" SOURCE) $(conf "$t" VERSION) + guest/linux/patches/linux-$t"
+            echo "PACKAGE_NAME=\"$drv-xen-ims\""
+            echo "PACKAGE_VERSION=\"$ver\""
+            i=0
+            for m2 in $mods; do
+                echo "BUILT_MODULE_NAME[$i]=\"$m2\""
+                echo "BUILT_MODULE_LOCATION[$i]=\"$drv\""
+                echo "DEST_MODULE_LOCATION[$i]=\"/updates/dkms\""
+                i=$((i + 1))
+            done
+            echo "MAKE[0]=\"make -C \${kernel_source_dir} M=\${dkms_tree}/\${PACKAGE_NAME}/\${PACKAGE_VERSION}/build/$drv modules\""
+            echo "CLEAN=\"make -C \${kernel_source_dir} M=\${dkms_tree}/\${PACKAGE_NAME}/\${PACKAGE_VERSION}/build/$drv clean\""
+            echo "# The driver source is the one of this kernel version only."
+            echo "BUILD_EXCLUSIVE_KERNEL=\"^$(printf '%s' "$abi" | sed 's/[.+]/\\\\&/g')-\""
+            echo "AUTOINSTALL=\"yes\""
+        } > "$dir/dkms.conf"
+        say "linux-$t: wrote ${dir#"$TOP"/} ($(echo $mods))"
+    done
+}
+
+# What DKMS runs, against Debian's headers unpacked into $OUT/hdr-T (the
+# headers packages hard-code /usr/src in one include line: rewritten).
+dkms_test_one() {
+    local t=$1 h abi hdr ver m drv dir k vm start
+    ver=$(conf "$t" VERSION); ver=${ver%%-*}
+    abi=$(conf "$t" HEADERS); abi=${abi#linux-headers-}
+    h=$OUT/hdr-$t
+    hdr=$h/usr/src/linux-headers-$abi
+    if [ "$(cat "$h/.stamp" 2>/dev/null || true)" != "$(conf "$t" VERSION)" ]; then
+        rm -rf "$h"
+        mkdir -p "$h"
+        for k in HEADERS HEADERS_COMMON KBUILD; do
+            dpkg-deb -x "$(deb_name "$t" $k)" "$h"
+        done
+        sed -i "s|^include /usr/src/|include $h/usr/src/|" "$hdr/Makefile"
+        conf "$t" VERSION > "$h/.stamp"
+    fi
+    for m in $(conf "$t" MODULES); do
+        drv=$(basename "$m")
+        dir=$OUT/dkms/$drv-xen-ims-$ver
+        say "linux-$t: DKMS build of $drv against $(basename "$hdr")"
+        start=$(date +%s)
+        make -s -C "$hdr" M="$dir/$drv" -j"$JOBS" KCFLAGS=-Werror modules 2>&1 |
+            grep -v '^Skipping BTF generation' || true
+        for k in $(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"$/\1/p' "$dir/dkms.conf"); do
+            [ -f "$dir/$drv/$k.ko" ] || die "linux-$t: DKMS build did not produce $k.ko"
+            vm=$(modinfo -F vermagic "$dir/$drv/$k.ko")
+            case "$vm" in "$abi "*) ;; *) die "linux-$t: $k.ko has vermagic '$vm', not $abi" ;; esac
+        done
+        say "linux-$t: DKMS build of $drv: $(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"$/\1.ko/p' "$dir/dkms.conf" | tr '\n' ' ')for $abi in $(($(date +%s) - start)) s"
+    done
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 trees=${*:-$TREES}
@@ -297,5 +385,10 @@ export)
     [ $# -eq 1 ] || die "export needs exactly one tree"
     export_one "$1" ;;
 check-copy) for t in $trees; do check_copy_one "$t"; done ;;
+dkms) for t in $trees; do dkms_one "$t"; done ;;
+dkms-test)
+    for t in $trees; do
+        fetch_one "$t" "HEADERS HEADERS_COMMON KBUILD"; dkms_one "$t"; dkms_test_one "$t"
+    done ;;
 *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
