@@ -63,7 +63,7 @@ xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -f -p shows them, or no
     sed -n "s#^$1 = \"\(.*\)\" *(\(.*\))\$#\1|\2#p" /tmp/xs_get.out | head -1
 }
 dump_logs() {
-    for f in /var/log/xen/*.log /tmp/*.console /tmp/valgrind-*.log; do
+    for f in /var/log/xen/*.log /tmp/*.console; do
         [ -f "$f" ] || continue
         echo "---- $f"; show < "$f"
     done
@@ -249,7 +249,7 @@ if [ "$lab_mode" = failure ]; then
 fi
 
 hvmcfg g1 auto "'$EDU1'" > /tmp/g1.cfg
-XLC=xl; [ "${lab_valgrind:-0}" = 1 ] && XLC=xl-vg
+XLC=xl; [ "${lab_malloc_check:-0}" = 1 ] && XLC=xl-mc
 x $XLC -v create /tmp/g1.cfg; r=$RC
 cp /tmp/g1.cfg /tmp/g1.cfg.used
 D=$(xl domid g1 2>/dev/null)
@@ -268,6 +268,33 @@ if [ "$lab_mode" != failure ]; then
 fi
 
 check_plan xenstore-plan $EDU1 $D
+
+# What the guest reads back from edu's MSI registers after programming them
+# (guest-init.sh), against the physical values in dom0's view of the device.
+if [ "$lab_mode" != failure ]; then
+    i=0; while [ $i -lt 30 ] && ! grep -q GUEST-MSI-READBACK /tmp/g1.console; do sleep 1; i=$((i + 1)); done
+    rb=$(grep GUEST-MSI-READBACK /tmp/g1.console | head -1)
+    ga=$(echo "$rb" | sed -n 's/.* addr=\([0-9a-f]*\).*/\1/p')
+    gd=$(echo "$rb" | sed -n 's/.* data=....\([0-9a-f]*\).*/\1/p')
+    pa=$(od -An -tx4 -j 68 -N 4 /sys/bus/pci/devices/$EDU1/config | tr -d ' ')
+    pd=$(od -An -tx2 -j 76 -N 2 /sys/bus/pci/devices/$EDU1/config | tr -d ' ')
+    st=$(xenstore-read /libxl/pci/$(bdfkey $EDU1)/ims_strategy 2>/dev/null)
+    echo "  guest reads addr=$ga data=$gd; physical (dom0) addr=$pa data=$pd; ims_strategy=$st"
+    case "$st" in
+    expose) [ "$ga:$gd" = "$pa:$pd" ]; r=$?; what="expose: the guest reads the physical values" ;;
+    export) vd=/local/domain/$D/device/pci-ims
+            xenstore-ls -f -p $vd 2>/dev/null | show
+            xa=$(xenstore-read $vd/$(xenstore-list $vd | head -1)/msi-address-lo 2>/dev/null)
+            xd=$(xenstore-read $vd/$(xenstore-list $vd | head -1)/msi-data 2>/dev/null)
+            xs=$(xenstore-read $vd/$(xenstore-list $vd | head -1)/state 2>/dev/null)
+            [ "$xs" = bound ] && [ $((0x${xa#0x})) = $((0x$pa)) ] && [ $((0x${xd#0x})) = $((0x$pd)) ]; r=$?
+            what="export: xenstore state=$xs msi-address-lo=$xa msi-data=$xd" ;;
+    *)      [ "$ga:$gd" = "fee00000:0055" ] && [ "$pa:$pd" != "$ga:$gd" ]; r=$?
+            what="none: the guest reads its own (virtual) values, not the physical ones" ;;
+    esac
+    [ -n "$rb" ] || r=1
+    result msi-readback $r "$what (guest addr=$ga data=$gd, physical addr=$pa data=$pd)"
+fi
 x xenstore-ls -p /libxl/pci
 x xenstore-ls -p /local/domain/0/backend/pci/$D
 opts=$(xenstore-read /local/domain/0/backend/pci/$D/0/opts-0 2>/dev/null)

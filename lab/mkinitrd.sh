@@ -104,6 +104,7 @@ cp "$DEB/usr/share/seabios/bios-256k.bin" "$R/usr/share/seabios/"
 # the device model and what it needs (option ROMs for direct kernel boot)
 mkdir -p "$R/usr/libexec" "$R/usr/share/qemu"
 cp "$DM" "$R/usr/libexec/xen-qemu-system-i386"
+strip "$R/usr/libexec/xen-qemu-system-i386" 2>/dev/null || true
 copy_libs "$DM"
 for f in linuxboot_dma.bin linuxboot.bin kvmvapic.bin; do
     [ -e /usr/share/qemu/$f ] && cp -L /usr/share/qemu/$f "$R/usr/share/qemu/"
@@ -122,9 +123,9 @@ echo "xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-pciback" > "$R/li
 
 # the guests: same kernel, a busybox initramfs
 G=$LAB/guest-root
-rm -rf "$G"; mkdir -p "$G"/{bin,proc,sys,dev}
+rm -rf "$G"; mkdir -p "$G"/{bin,proc,sys,dev,tmp}
 cp "$DEB/bin/busybox" "$G/bin/busybox"
-for a in sh mount cat echo ls sleep grep poweroff hexdump od head tail sed awk printf test [ true cut uname; do
+for a in sh mount cat echo ls sleep grep poweroff hexdump od head tail sed awk printf test [ true cut uname dd tr; do
     ln -sf busybox "$G/bin/$a"
 done
 cp "$LABSRC/guest-init.sh" "$G/init"; chmod +x "$G/init"
@@ -133,23 +134,18 @@ cp "$DEB/boot/vmlinuz-$kver" "$R/guest/vmlinuz"
 cp "$DEB/boot/vmlinuz-$kver" "$B/vmlinuz"
 zcat "$DEB/boot/xen-4.17-amd64.gz" > "$B/xen"
 
-# optional: valgrind around our xl (LAB_VALGRIND=1; lab_valgrind=1 on dom0's
-# command line makes /init run "xl create" and "xl pci-attach" under it)
-if [ "${LAB_VALGRIND:-0}" = 1 ]; then
-    mkdir -p "$R/usr/libexec/valgrind"
-    cp /usr/bin/valgrind "$R/usr/bin/"
-    copy_libs /usr/bin/valgrind
-    for f in memcheck-amd64-linux vgpreload_core-amd64-linux.so \
-             vgpreload_memcheck-amd64-linux.so default.supp; do
-        cp /usr/libexec/valgrind/$f "$R/usr/libexec/valgrind/"
-    done
-    cat > "$R/usr/sbin/xl-vg" <<'W'
+# optional: glibc's malloc checking around our xl (LAB_MALLOC_CHECK=1;
+# lab_malloc_check=1 on dom0's command line makes /init run "xl create" and
+# "xl pci-attach" with it).  Valgrind 3.19 cannot run xl on Xen 4.17: it does
+# not know sysctl interface version 0x15, so every sysctl fails with ENOSYS.
+cat > "$R/usr/sbin/xl-mc" <<'W'
 #!/bin/sh
-LD_LIBRARY_PATH=/usr/lib/xen-ims exec valgrind -q --log-file=/tmp/valgrind-xl.%p.log \
-    --num-callers=40 --error-exitcode=99 /usr/lib/xen-ims/xl "$@"
+LD_LIBRARY_PATH=/usr/lib/xen-ims LD_PRELOAD=libc_malloc_debug.so.0 \
+GLIBC_TUNABLES=glibc.malloc.check=3:glibc.malloc.perturb=165 \
+    exec /usr/lib/xen-ims/xl "$@"
 W
-    chmod +x "$R/usr/sbin/xl-vg"
-fi
+chmod +x "$R/usr/sbin/xl-mc"
+cp -L /lib/x86_64-linux-gnu/libc_malloc_debug.so.0 "$R/lib/x86_64-linux-gnu/"
 
 # what went in
 ( cd "$XEN" && sha256sum tools/xl/xl tools/libs/light/libxenlight.so.4.17.0 \

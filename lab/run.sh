@@ -11,7 +11,8 @@
 #
 # Artefacts: $LAB/logs/RUN.serial.log (Xen, dom0 and scenario), RUN.qemu.log,
 # RUN.result.  Exit 0 when every expected marker says ok; 1 otherwise.
-# LAB_TIMEOUT (seconds, default 900) bounds the whole boot.
+# LAB_TIMEOUT (seconds, default 900) bounds the whole boot; LAB_STALL (default
+# 300) stops a boot whose serial log has not grown for that long.
 set -u
 
 setup() {
@@ -21,6 +22,8 @@ setup() {
     L=$LAB/logs
     mkdir -p "$L"
     timeout_s=${LAB_TIMEOUT:-900}
+    stall_s=${LAB_STALL:-300}
+    stalled=0
     dm_ims=${LAB_DM_IMS:-no}
     edu="edu,dma_mask=0xffffffffffffffff"
     xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0"
@@ -28,7 +31,7 @@ setup() {
     local full="boot facts-record facts db db-writable-refused devices explain
       explain-no-expose-without-ir explain-strict explain-pv explain-not-in-db
       assignable create create-warning guest-sees-device xenstore-plan
-      backend-opts pci-list list-l pci-ims-list hotplug-strict-refused
+      msi-readback backend-opts pci-list list-l pci-ims-list hotplug-strict-refused
       hotplug-attach hotplug-xenstore-plan guest-sees-hotplug hotplug-detach
       guest-sees-unplug destroy-clean pv-create pv-plan pv-destroy-clean done"
     case $run in
@@ -65,11 +68,24 @@ boot() {
         -device "$iommu" \
         -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
         -kernel "$B/xen" -append "$xenargs iommu=$iommuopt" \
-        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_valgrind=${LAB_VALGRIND:-0},$B/dom0.cpio.gz" \
-        -serial "file:$log" > "$L/$run.qemu.log" 2>&1
-    qrc=$?
+        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_malloc_check=${LAB_MALLOC_CHECK:-0},$B/dom0.cpio.gz" \
+        -serial "file:$log" > "$L/$run.qemu.log" 2>&1 &
+    local pid=$! size=-1 same=0 now
+    # A boot that prints nothing for $stall_s seconds is stuck (seen once
+    # in dom0's early boot on an overloaded host): stop it, do not wait for
+    # the hard timeout.
+    while kill -0 $pid 2>/dev/null; do
+        sleep 5
+        now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        if [ "$now" = "$size" ]; then same=$((same + 5)); else same=0; size=$now; fi
+        if [ $same -ge $stall_s ]; then
+            echo "lab: no serial output for ${stall_s}s: stopping QEMU" | tee -a "$L/$run.qemu.log"
+            kill $pid; stalled=1
+        fi
+    done
+    wait $pid; qrc=$?
     wall=$(( $(date +%s) - t0 ))
-    echo "run=$run wall_seconds=$wall qemu_exit=$qrc" > "$L/$run.wall"
+    echo "run=$run wall_seconds=$wall qemu_exit=$qrc stalled=$stalled" > "$L/$run.wall"
 }
 
 check() {
@@ -77,6 +93,7 @@ check() {
     [ -f "$L/$run.wall" ] && cat "$L/$run.wall"
     qrc=$(sed -n 's/.*qemu_exit=//p' "$L/$run.wall" 2>/dev/null)
     if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then echo "TIMEOUT after ${timeout_s}s"; rc=1; fi
+    if grep -q 'stalled=1' "$L/$run.wall" 2>/dev/null; then echo "STALLED: no serial output for ${stall_s}s"; rc=1; fi
     for m in $markers; do
         line=$(grep -a "^IMS-LAB: $m " "$log" | tail -1 | tr -d '\r')
         case "$line" in

@@ -13,7 +13,7 @@ LAB      := $(BUILD)/lab
 LAB_ENV  := LAB=$(LAB) XEN=$(XEN) LABSRC=$(TOP)/lab \
             $(if $(LAB_DM),LAB_DM=$(LAB_DM)) $(if $(LAB_DM_IMS),LAB_DM_IMS=$(LAB_DM_IMS)) \
             $(if $(LAB_TIMEOUT),LAB_TIMEOUT=$(LAB_TIMEOUT)) \
-            $(if $(LAB_VALGRIND),LAB_VALGRIND=$(LAB_VALGRIND))
+            $(if $(LAB_MALLOC_CHECK),LAB_MALLOC_CHECK=$(LAB_MALLOC_CHECK))
 LAB_RUNS ?= amd intel nointremap
 
 .PHONY: lab lab-smoke lab-run lab-image lab-fetch
