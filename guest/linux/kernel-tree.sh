@@ -214,7 +214,8 @@ check_copy_one() {
 prepare_one() {
     local t=$1 d stamp
     d=$(tree_dir "$t")
-    stamp=$(cat "$d/.config.debian" "$HERE/kernel-tree.sh" | sha256sum | cut -d' ' -f1)
+    # redo when Debian's config or this function (the config edits) change
+    stamp=$( (cat "$d/.config.debian"; declare -f prepare_one) | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$d/.xen-pci-ims-prepared" 2>/dev/null || true)" = "$stamp" ]; then
         say "linux-$t: already prepared"
         return 0
