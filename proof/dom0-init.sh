@@ -7,7 +7,7 @@
 # "IMS-PROOF:" lines are copied to this console as they come, prefixed
 # with "GUEST ", so the host can line them up with the outer QEMU's log.
 #
-# dom0 command line (proof/run.sh): proof_run=NAME proof_policies="a,b"
+# dom0 command line (proof/run.sh): proof_run=NAME proof_policies=a:b:...
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export LD_LIBRARY_PATH=
 mount -t proc proc /proc
@@ -23,9 +23,9 @@ T0=$(cut -d. -f1 /proc/uptime)
 for kv in $(cat /proc/cmdline); do
     case "$kv" in proof_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
 done
-: "${proof_run:=unknown}" "${proof_policies:=off,auto,expose,export}"
-: "${proof_guest_timeout:=420}"
-DM=/usr/lib/xen-ims/qemu-dm-ims
+: "${proof_run:=unknown}" "${proof_policies:=off:auto:expose:export}"
+: "${proof_guest_timeout:=300}"
+DM=/usr/libexec/qemu-dm-ims   # next to Debian's: QEMU finds ../share/qemu (ROMs, keymaps) from its own path
 elapsed() { echo $(( $(cut -d. -f1 /proc/uptime) - T0 )); }
 say() { echo "PROOF: $*"; }
 show() { sed 's/^/  | /'; }
@@ -71,19 +71,47 @@ say "edu at ${EDU:-nowhere}"
 [ -n "$EDU" ] || finish
 xl pci-assignable-add $EDU 2>&1 | show
 
-n=0
-for pol in $(echo "$proof_policies" | tr ',' ' '); do
-    n=$((n + 1)); g=p$n; cell=$proof_run-$pol
-    say "CELL-BEGIN $cell policy=$pol t=$(elapsed)"
-    xl pci-ims-explain -p $pol $EDU 2>&1 | show
-    cat > /tmp/$g.cfg <<EOF
+# One guest per boot (an HVM guest takes minutes to boot under nested TCG):
+# the first policy's device is given at "xl create" (pci=[...]), each
+# further policy by "xl pci-detach" + "xl pci-attach BDF,ims_policy=P" (the
+# per-device policy wins over the domain's).  The guest's /init probes every
+# edu it sees and reads the cell's name from data/ims-cell.
+g=proof
+pols=$(echo "$proof_policies" | tr ',:' '  ')
+first=${pols%% *}
+plan() { # plan POLICY DOMID
+    xl pci-ims-explain -p $1 -d $2 $EDU 2>&1 | show
+    say "ims_strategy=$(xenstore-read /libxl/pci/$(echo $EDU | tr ':.' '--')/ims_strategy 2>/dev/null || echo none)"
+    xenstore-ls -p /local/domain/$2/device/pci-ims 2>/dev/null | show
+}
+waitcon() { # waitcon PATTERN SECONDS
+    i=0
+    while [ $i -lt $2 ]; do
+        grep -q "$1" /tmp/$g.console 2>/dev/null && return 0
+        xl domid $g >/dev/null 2>&1 || return 1
+        sleep 2; i=$((i + 2))
+    done
+    return 1
+}
+refused() { # refused CELL RC FILE
+    msg=$(grep -iE 'refus|error|fail' $3 | grep -v -E 'support reset' | head -2 | tr '\n' ' ' | tr -d '"' | cut -c1-300)
+    echo "GUEST IMS-PROOF: cell=$1-create values=none addr=0x0 data=0x0 result=refused exit=$2 msg=\"$msg\""
+}
+after_cell() { # after_cell CELL
+    waitcon "GUEST-CELL-DONE cell=$1" $proof_guest_timeout ||
+        { say "cell $1 did not finish"; tail -20 /tmp/$g.console | show; }
+    say "device model log:"; tail -12 /var/log/xen/qemu-dm-$g.log 2>/dev/null | show
+    xl dmesg 2>/dev/null | grep -iE 'No irq handler' | tail -3 | show
+    say "CELL-END $1 t=$(elapsed)"
+}
+cat > /tmp/$g.cfg <<EOF
 name = "$g"
 type = "hvm"
 memory = 256
 vcpus = 1
 kernel = "/guest/vmlinuz"
 ramdisk = "/guest/proof-ginitrd.gz"
-extra = "console=ttyS0 loglevel=4 ims_cell=$cell"
+extra = "console=ttyS0 loglevel=4"
 serial = "file:/tmp/$g.console"
 bios = "seabios"
 bios_path_override = "/usr/share/seabios/bios-256k.bin"
@@ -96,44 +124,71 @@ disk = [ ]
 vif = [ ]
 on_poweroff = "destroy"
 on_crash = "destroy"
-pci_ims_policy = "$pol"
-pci = [ '$EDU' ]
+pci_ims_policy = "auto"
+pci = [ '$EDU,ims_policy=$first' ]
 EOF
-    : > /tmp/$g.console
-    timeout 240 xl -v create /tmp/$g.cfg > /tmp/$g.create 2>&1; rc=$?
-    show < /tmp/$g.create | grep -v -E '^  \| (libxl: debug|xc: detail)' | tail -40
-    D=$(xl domid $g 2>/dev/null)
-    if [ $rc != 0 ] || [ -z "$D" ]; then
-        msg=$(grep -iE 'refus|error|fail' /tmp/$g.create | head -2 | tr '\n' ' ' | cut -c1-300)
-        echo "GUEST IMS-PROOF: cell=$cell-create values=none addr=0x0 data=0x0 result=refused xl_create_exit=$rc msg=\"$msg\""
-        xl destroy $g >/dev/null 2>&1
+: > /tmp/$g.console
+cell=$proof_run-$first
+say "CELL-BEGIN $cell policy=$first (at xl create) t=$(elapsed)"
+xl pci-ims-explain -p $first $EDU 2>&1 | show
+timeout 300 xl -v create -p /tmp/$g.cfg > /tmp/$g.create 2>&1; rc=$?
+grep -v -E '^(libxl: debug|xc: detail|domainbuilder: detail)' /tmp/$g.create | tail -25 | show
+D=$(xl domid $g 2>/dev/null)
+attached=1
+if [ $rc != 0 ] || [ -z "$D" ]; then
+    refused $cell $rc /tmp/$g.create
+    say "CELL-END $cell t=$(elapsed)"
+    xl destroy $g >/dev/null 2>&1
+    # the guest is still needed for the other policies: create it without edu
+    sed -i "s/^pci = .*/pci = [ ]/" /tmp/$g.cfg
+    timeout 300 xl -v create -p /tmp/$g.cfg > /tmp/$g.create2 2>&1 ||
+        { say "FATAL cannot create the guest"; show < /tmp/$g.create2; finish; }
+    D=$(xl domid $g); attached=0
+fi
+xenstore-write /local/domain/$D/data/ims-cell "$cell"
+xl unpause $g
+say "domid $D"
+[ $attached = 0 ] || plan $first $D
+# copy the guest's lines here as they come (polling: busybox tail -f in a
+# pipeline did not deliver them)
+fwd() {
+    n=0
+    while :; do
+        c=$(wc -l < /tmp/$g.console)
+        if [ "$c" -gt "$n" ]; then
+            sed -n "$((n + 1)),${c}p" /tmp/$g.console | tr -d '\r' |
+                grep -aE 'IMS-PROOF|ims-probe|GUEST-' | sed 's/^/GUEST /'
+            n=$c
+        fi
+        sleep 1
+    done
+}
+fwd &
+FWD=$!
+waitcon GUEST-READY 1500 || { say "guest did not come up"; tail -40 /tmp/$g.console | show; finish; }
+say "guest up after $(elapsed)s"
+[ $attached = 0 ] || after_cell $cell
+for pol in ${pols#$first}; do
+    prev=$cell; cell=$proof_run-$pol
+    if [ $attached = 1 ]; then
+        xl -v pci-detach $g $EDU > /tmp/detach.log 2>&1 || { say "pci-detach failed"; show < /tmp/detach.log; }
+        waitcon "GUEST-DEVICE-GONE .* cell=$prev\$" 120
+        sleep 2
+    fi
+    say "CELL-BEGIN $cell policy=$pol (at xl pci-attach) t=$(elapsed)"
+    xenstore-write /local/domain/$D/data/ims-cell "$cell"
+    timeout 300 xl -v pci-attach $g "$EDU,ims_policy=$pol" > /tmp/attach.log 2>&1; rc=$?
+    grep -v -E '^(libxl: debug|xc: detail)' /tmp/attach.log | tail -15 | show
+    if [ $rc != 0 ]; then
+        refused $cell $rc /tmp/attach.log; attached=0
         say "CELL-END $cell t=$(elapsed)"
         continue
     fi
-    say "domid $D: plan"
-    xl pci-ims-explain -d $D $EDU 2>&1 | show
-    xenstore-ls -p /local/domain/$D/device/pci-ims 2>/dev/null | show
-    xenstore-read /libxl/pci/$(echo $EDU | tr ':.' '--')/ims_strategy 2>/dev/null | sed 's/^/  ims_strategy=/'
-    # copy the guest's result lines here as they come
-    ( tail -f /tmp/$g.console 2>/dev/null | while read -r l; do
-        case "$l" in *IMS-PROOF*|*ims-probe*|*ims_probe*|*GUEST-*) echo "GUEST $l" ;; esac
-      done ) &
-    tp=$!
-    i=0
-    while [ $i -lt $proof_guest_timeout ]; do
-        grep -q 'GUEST-PROOF-DONE' /tmp/$g.console 2>/dev/null && break
-        xl domid $g >/dev/null 2>&1 || break
-        sleep 2; i=$((i + 2))
-    done
-    sleep 1
-    grep -q 'GUEST-PROOF-DONE' /tmp/$g.console || {
-        say "guest $g did not finish in ${proof_guest_timeout}s; its console:"; tail -30 /tmp/$g.console | show; }
-    kill $tp 2>/dev/null
-    say "device model log (qemu-dm-$g.log):"
-    tail -25 /var/log/xen/qemu-dm-$g.log 2>/dev/null | show
-    xl dmesg 2>/dev/null | grep -iE 'No irq handler|IO_PAGE_FAULT|INVALID|fault' | tail -5 | show
-    xl destroy $g >/dev/null 2>&1
-    sleep 1
-    say "CELL-END $cell t=$(elapsed)"
+    attached=1
+    plan $pol $D
+    after_cell $cell
 done
+sleep 2; kill $FWD 2>/dev/null
+echo "---- guest console"; tr -d '\r' < /tmp/$g.console | grep -av '^\[' | tail -60 | show
+xl destroy $g >/dev/null 2>&1
 finish

@@ -5,7 +5,7 @@
 #                   proof/dom0-init.sh), into build/proof/lab
 # plus an overlay cpio appended to dom0's initramfs (Linux unpacks
 # concatenated archives):
-#   /usr/lib/xen-ims/qemu-dm-ims   OUR device model (make qemu) + libraries
+#   /usr/libexec/qemu-dm-ims       OUR device model (make qemu) + libraries
 #   /guest/proof-ginitrd.gz        the HVM guest: busybox, ims-probe (static),
 #                                  ims_probe_drv.ko, xenstore-read/-list
 # Result: build/proof/lab/boot/{xen,vmlinuz,dom0-proof.cpio.gz}
@@ -70,9 +70,9 @@ cp "$TOP/proof/guest-init.sh" "$G/init"; chmod +x "$G/init"
 
 # the overlay
 O=$P/overlay
-rm -rf "$O"; mkdir -p "$O/guest" "$O/usr/lib/xen-ims"
+rm -rf "$O"; mkdir -p "$O/guest" "$O/usr/libexec"
 ( cd "$G" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$O/guest/proof-ginitrd.gz"
-cp "$DMBIN" "$O/usr/lib/xen-ims/qemu-dm-ims"
+cp "$DMBIN" "$O/usr/libexec/qemu-dm-ims"
 copy_libs "$DMBIN" "$O" lib/x86_64-linux-gnu
 ( cd "$BUILD/qemu" && echo "proof device model: build/qemu at $(git log -1 --format=%h 2>/dev/null) sha256 $(sha256sum "$DMBIN" | cut -c1-16)" ) > "$P/dm-provenance"
 mkdir -p "$O/etc"; cat "$LAB/dom0-root/etc/lab-provenance" "$P/dm-provenance" > "$O/etc/lab-provenance"

@@ -20,7 +20,7 @@ P=$BUILD/proof
 B=$P/lab/boot
 L=$P/logs
 run=${1:?usage: proof/run.sh amd-ir|amd-noir|intel-ir|intel-noir}
-pols=${PROOF_POLICIES:-off,auto,expose,export}
+pols=$(echo "${PROOF_POLICIES:-off,auto,expose,export}" | tr , :)   # no commas: -initrd separates modules with them
 QEMU=$("$TOP/proof/qemu-outer.sh" path)
 [ -x "$QEMU" ] || { echo "proof: $QEMU is missing (make proof-qemu)" >&2; exit 1; }
 [ -f "$B/dom0-proof.cpio.gz" ] || { echo "proof: no boot files (make proof-image)" >&2; exit 1; }

@@ -78,6 +78,10 @@ static void ims_probe_remove(struct pci_dev *pdev)
 	free_irq(pci_irq_vector(pdev, 0), pdev);
 	pci_free_irq_vectors(pdev);
 	pci_disable_device(pdev);
+	/* irqs keeps counting across devices (callers compare before/after) */
+	strscpy(msg_addr, "none", sizeof(msg_addr));
+	strscpy(msg_data, "none", sizeof(msg_data));
+	vectors = 0;
 }
 
 static const struct pci_device_id ims_probe_ids[] = {
