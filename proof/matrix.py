@@ -20,8 +20,8 @@ base = sys.argv[1] if len(sys.argv) > 1 else 'build/proof'
 logs = os.path.join(base, 'logs')
 RUNS = ['amd-ir', 'intel-ir', 'amd-noir', 'intel-noir']
 POLS = ['off', 'auto', 'expose', 'export']
-COLS = [('driver', 'control'), ('driver', 'readback'), ('driver', 'export'),
-        ('raw', 'control'), ('raw', 'readback'), ('raw', 'export')]
+COLS = [('driver', 'control'), ('driver', 'readback'), ('driver', 'ath11k'), ('driver', 'export'),
+        ('raw', 'control'), ('raw', 'readback'), ('raw', 'ath11k'), ('raw', 'export')]
 IOMMU_PAT = re.compile(r'amdvi_ir_target_abort|amdvi_ir_err|amdvi_err|failed to remap|'
                        r'vtd_.*(IRTE|SID|invalid|non-present)|detected non-present IRTE')
 HOST_PAT = re.compile(r'\(XEN\).*No irq handler for vector')
@@ -83,7 +83,7 @@ def cell(run, pol, c):
         return ''
     if e['result'] in ('refused',):
         return 'refused'
-    v = {'virtual': 'v', 'physical': 'p'}.get(e['values'], e['values'])
+    v = {'virtual': 'v', 'physical': 'p', 'addr-physical': 'p-addr+v-data'}.get(e['values'], e['values'])
     return '%s (%s %s/%s)' % (e['result'], v, e['addr'], e['data'])
 
 out = ['# IMS proof matrix', '',

@@ -22,7 +22,9 @@
  * Cells per mode: <prefix>-<mode>-control (edu raises its own MSI),
  * <prefix>-<mode>-readback (DMA of the values read back from config space),
  * and, when the guest's xenstore has device/pci-ims/<vdevfn>/state=bound
- * (x-ims=export), <prefix>-<mode>-export (DMA of the exported values).
+ * (x-ims=export), <prefix>-<mode>-export (DMA of the exported values);
+ * <prefix>-<mode>-ath11k: what ath11k really does - address from config
+ * space, data from the kernel's cached message (msi_desc->msg.data).
  *
  * usage: ims-probe --mode driver|raw [--bdf DDDD:BB:DD.F] [--cell PREFIX]
  *                  [--timeout-ms N] [--no-export]
@@ -387,6 +389,12 @@ int main(int argc, char **argv)
 
     /* what an IMS driver does: the values read back from config space */
     dma_cell("readback", values, a, cap.data);
+
+    /* exactly what ath11k/ath12k do: the address read back from config
+     * space (ath11k_pci_get_msi_address), the data from the kernel's own
+     * message (msi_desc->msg.data, i.e. what the guest composed/wrote) */
+    dma_cell("ath11k", (a == want_a && cap.data == (uint16_t)want_d) ? "virtual" :
+             a == want_a ? "virtual" : "addr-physical", a, want_d);
 
     /* x-ims=export: the values the device model published */
     if (!no_export && !export_values(&ea, &ed))
