@@ -88,7 +88,8 @@ waitcon() { # waitcon PATTERN SECONDS
     i=0
     while [ $i -lt $2 ]; do
         grep -q "$1" /tmp/$g.console 2>/dev/null && return 0
-        xl domid $g >/dev/null 2>&1 || return 1
+        # liveness from xenstore, not xl (xl domid crashed once here)
+        xenstore-exists /local/domain/$D 2>/dev/null || return 1
         sleep 2; i=$((i + 2))
     done
     return 1
@@ -148,6 +149,8 @@ fi
 xenstore-write /local/domain/$D/data/ims-cell "$cell"
 xl unpause $g
 say "domid $D"
+xl domid $g >/tmp/domid.out 2>&1; r=$?
+[ $r = 0 ] || { say "BUG xl domid $g exit $r: $(cat /tmp/domid.out)"; dmesg | tail -3 | show; }
 [ $attached = 0 ] || plan $first $D
 # copy the guest's lines here as they come (polling: busybox tail -f in a
 # pipeline did not deliver them)
