@@ -13,6 +13,11 @@
 #                        DKMS source trees of the patched drivers, built out
 #                        of tree against Debian's linux-headers-<abi> (needs
 #                        make guest-linux first; minutes)
+#   make guest-linux-selftest
+#                        xen_ims_selftest.ko (guest/linux/selftest: the
+#                        patches' xen_ims.c against a real PCI device) for
+#                        Debian's kernels, and a boot of each kernel in QEMU
+#                        (TCG, no Xen) that loads it: -ENODEV, as upstream
 #   make guest-linux-patches GUEST_LINUX_TREES=T
 #                        write the commits of the tree back to the series
 #
@@ -27,7 +32,8 @@ GUEST_PARSE_H     := $(TOP)/guest/linux/xen_ims_parse.h
 GUEST_TEST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
                      -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: guest-linux guest-linux-dkms guest-linux-patches check-guest
+.PHONY: guest-linux guest-linux-dkms guest-linux-selftest guest-linux-patches \
+        check-guest
 
 guest-linux:
 	@start=$$(date +%s); \
@@ -38,6 +44,11 @@ guest-linux-dkms:
 	@start=$$(date +%s); \
 	$(GUEST_LINUX_SH) dkms-test $(GUEST_LINUX_TREES) && \
 	echo "guest-linux-dkms: passed in $$(($$(date +%s) - start)) s"
+
+guest-linux-selftest:
+	@start=$$(date +%s); \
+	$(GUEST_LINUX_SH) selftest $(GUEST_LINUX_TREES) && \
+	echo "guest-linux-selftest: passed in $$(($$(date +%s) - start)) s"
 
 guest-linux-patches:
 	@[ -n "$(GUEST_LINUX_TREES)" ] || { echo "set GUEST_LINUX_TREES=<tree>"; exit 2; }

@@ -17,6 +17,9 @@
 #   guest/linux/kernel-tree.sh dkms-test [T...] build them out of tree against
 #                                             Debian's linux-headers-<abi> (unpacked,
 #                                             not installed), as DKMS would
+#   guest/linux/kernel-tree.sh selftest [T...] xen_ims_selftest.ko (guest/linux/selftest)
+#                                             for Debian's kernel, from the synced tree,
+#                                             and a boot of that kernel (no Xen) that loads it
 #
 # T is a tree of guest/linux/source.conf ("6.1", "6.12"); default: all.
 # Trees live in $BUILD/guest-linux/linux-T (git-ignored).  Each is a git
@@ -30,6 +33,8 @@
 #   GUEST_LINUX_DL_DIR         take the .debs from this directory instead of
 #                              Debian's archive (their sha256 must match)
 #   GUEST_LINUX_ACCEPT_SHA256  1: accept .debs whose sha256 differs, knowingly
+#   GUEST_LINUX_QEMU_ACCEL     accelerator of the selftest boot (default: tcg;
+#                              kvm hangs in some nested setups, e.g. this one)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -56,12 +61,13 @@ conf() {
     printf '%s' "${!v}"
 }
 
+deb_file() { # package, version -> the .deb apt-get download wrote, if any
+    local v=${2//:/%3a}
+    ls "$DL/${1}_${v}_"*.deb 2>/dev/null | head -n1
+}
+
 deb_name() { # tree, package-var -> file name apt-get download writes
-    local pkg ver
-    pkg=$(conf "$1" "$2")
-    ver=$(conf "$1" VERSION)
-    # apt-get download escapes ':' of an epoch as %3a; no epochs here.
-    ls "$DL/${pkg}_${ver}_"*.deb 2>/dev/null | head -n1
+    deb_file "$(conf "$1" "$2")" "$(conf "$1" VERSION)"
 }
 
 DEPS="build-essential bc bison flex libelf-dev libssl-dev xz-utils git kmod pahole"
@@ -96,32 +102,34 @@ pin the new checksum in guest/linux/source.conf, or set
 GUEST_LINUX_ACCEPT_SHA256=1 to accept it knowingly."
 }
 
-fetch_one() {
-    local t=$1 what f pkg ver
+fetch_pkg() { # package, version, sha256
+    local pkg=$1 ver=$2 f tmp
     mkdir -p "$DL"
-    ver=$(conf "$t" VERSION)
-    for what in ${2:-SOURCE HEADERS}; do
-        pkg=$(conf "$t" $what)
-        f=$(deb_name "$t" $what)
-        if [ -z "$f" ]; then
-            [ -z "${GUEST_LINUX_DL_DIR:-}" ] ||
-                die "$pkg $ver not found in GUEST_LINUX_DL_DIR=$DL"
-            say "apt-get download $pkg=$ver"
-            # apt's sandbox user cannot write to root-owned build dirs:
-            # download in a world-writable temporary directory.
-            local tmp
-            tmp=$(mktemp -d)
-            chmod 0777 "$tmp"
-            (cd "$tmp" && apt-get download -q "$pkg=$ver") ||
-                die "apt-get download $pkg=$ver failed: is that version still in the archive?
+    f=$(deb_file "$pkg" "$ver")
+    if [ -z "$f" ]; then
+        [ -z "${GUEST_LINUX_DL_DIR:-}" ] ||
+            die "$pkg $ver not found in GUEST_LINUX_DL_DIR=$DL"
+        say "apt-get download $pkg=$ver"
+        # apt's sandbox user cannot write to root-owned build dirs:
+        # download in a world-writable temporary directory.
+        tmp=$(mktemp -d)
+        chmod 0777 "$tmp"
+        (cd "$tmp" && apt-get download -q "$pkg=$ver") ||
+            die "apt-get download $pkg=$ver failed: is that version still in the archive?
   apt-cache policy $pkg   lists the versions this machine can download;
   pin one of them in guest/linux/source.conf (with its sha256)."
-            mv "$tmp"/*.deb "$DL/"
-            rmdir "$tmp"
-            f=$(deb_name "$t" $what)
-        fi
-        verify "$f" "$(conf "$t" ${what}_SHA256)"
-        say "ok: $(basename "$f")"
+        mv "$tmp"/*.deb "$DL/"
+        rmdir "$tmp"
+        f=$(deb_file "$pkg" "$ver")
+    fi
+    verify "$f" "$3"
+    say "ok: $(basename "$f")"
+}
+
+fetch_one() { # tree [package kinds, default: SOURCE HEADERS]
+    local t=$1 what
+    for what in ${2:-SOURCE HEADERS}; do
+        fetch_pkg "$(conf "$t" $what)" "$(conf "$t" VERSION)" "$(conf "$t" ${what}_SHA256)"
     done
 }
 
@@ -337,9 +345,8 @@ dkms_one() {
 
 # What DKMS runs, against Debian's headers unpacked into $OUT/hdr-T (the
 # headers packages hard-code /usr/src in one include line: rewritten).
-dkms_test_one() {
-    local t=$1 h abi hdr ver m drv dir k vm start
-    ver=$(conf "$t" VERSION); ver=${ver%%-*}
+headers_one() { # tree -> path of the unpacked linux-headers-<abi>
+    local t=$1 h abi hdr k
     abi=$(conf "$t" HEADERS); abi=${abi#linux-headers-}
     h=$OUT/hdr-$t
     hdr=$h/usr/src/linux-headers-$abi
@@ -352,6 +359,82 @@ dkms_test_one() {
         sed -i "s|^include /usr/src/|include $h/usr/src/|" "$hdr/Makefile"
         conf "$t" VERSION > "$h/.stamp"
     fi
+    echo "$hdr"
+}
+
+# guest/linux/selftest + ath11k's xen_ims.[ch] and xen_ims_parse.h as the
+# series has them: xen_ims_selftest.ko for Debian's kernel of tree T.
+selftest_one() {
+    local t=$1 d hdr dir f abi vm
+    d=$(tree_dir "$t")
+    abi=$(conf "$t" HEADERS); abi=${abi#linux-headers-}
+    hdr=$(headers_one "$t")
+    dir=$OUT/selftest-$t
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$HERE"/selftest/* "$dir/"
+    for f in xen_ims.c xen_ims.h xen_ims_parse.h; do
+        (cd "$d" && GIT show "HEAD:$ATH/ath11k/$f") > "$dir/$f"
+    done
+    make -s -C "$hdr" M="$dir" -j"$JOBS" KCFLAGS=-Werror modules 2>&1 |
+        grep -v '^Skipping BTF generation' || true
+    [ -f "$dir/xen_ims_selftest.ko" ] || die "linux-$t: xen_ims_selftest.ko not built"
+    vm=$(modinfo -F vermagic "$dir/xen_ims_selftest.ko")
+    case "$vm" in "$abi "*) ;; *) die "linux-$t: xen_ims_selftest.ko has vermagic '$vm', not $abi" ;; esac
+    say "linux-$t: ${dir#"$TOP"/}/xen_ims_selftest.ko for $abi"
+}
+
+# Boot Debian's kernel of tree T (no Xen) in QEMU with an edu device and
+# load xen_ims_selftest.ko: it must load into the real kernel (module
+# versions), find the device, get MSI and report -ENODEV (not a Xen
+# guest: the driver behaves as upstream), and unload.
+selftest_run_one() {
+    local t=$1 dir run img out accel=${GUEST_LINUX_QEMU_ACCEL:-tcg}
+    dir=$OUT/selftest-$t
+    run=$dir/run
+    [ -f "$dir/xen_ims_selftest.ko" ] || die "linux-$t: no xen_ims_selftest.ko (selftest first)"
+    command -v qemu-system-x86_64 >/dev/null ||
+        die "qemu-system-x86_64 is needed (apt-get install qemu-system-x86)"
+    rm -rf "$run"
+    mkdir -p "$run/img" "$run/root/bin" "$run/root/proc" "$run/root/sys" "$run/root/dev"
+    dpkg-deb -x "$(deb_name "$t" IMAGE)" "$run/img"
+    img=$(ls "$run"/img/boot/vmlinuz-*)
+    dpkg-deb --fsys-tarfile "$(deb_file "$BUSYBOX" "$BUSYBOX_VERSION")" |
+        tar -xO ./bin/busybox > "$run/root/bin/busybox"
+    chmod +x "$run/root/bin/busybox"
+    rm -rf "$run/img/lib"
+    cp "$dir/xen_ims_selftest.ko" "$run/root/"
+    cat > "$run/root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs dev /dev
+echo; echo "SELFTEST kernel $(uname -r)"
+insmod /xen_ims_selftest.ko xen_ims_timeout_ms=1000; echo "SELFTEST insmod rc=$?"
+dmesg | grep -E "xen_ims|xen-ims" | sed 's/^/SELFTEST dmesg: /'
+rmmod xen_ims_selftest; echo "SELFTEST rmmod rc=$?"
+poweroff -f
+INIT
+    chmod +x "$run/root/init"
+    (cd "$run/root" && find . | cpio -o -H newc 2>/dev/null | gzip) > "$run/initrd.gz"
+    say "linux-$t: booting $(basename "$img") ($accel) with edu, loading xen_ims_selftest.ko"
+    out=$(timeout -k 5 300 qemu-system-x86_64 -accel "$accel" -M q35 -m 512 -nographic \
+            -no-reboot -kernel "$img" -initrd "$run/initrd.gz" -device edu \
+            -append "console=ttyS0 panic=-1 loglevel=4" 2>&1 | tr -d '\r' |
+          grep -a '^SELFTEST' || true)
+    printf '%s\n' "$out" > "$run/result.txt"
+    printf '%s\n' "$out" | sed 's/^/  /'
+    printf '%s\n' "$out" | grep -q '^SELFTEST insmod rc=0$' || die "linux-$t: insmod failed"
+    printf '%s\n' "$out" | grep -Eq 'xen_ims_selftest: [0-9a-f:.]+: result=-19 config=0x[0-9a-f]{16}/0x[0-9a-f]{4} export=-$' ||
+        die "linux-$t: the selftest did not report -ENODEV for a guest that is not a Xen guest"
+    printf '%s\n' "$out" | grep -q '^SELFTEST rmmod rc=0$' || die "linux-$t: rmmod failed"
+    say "linux-$t: selftest on Debian's $(basename "$img") outside Xen: passed"
+}
+
+dkms_test_one() {
+    local t=$1 abi hdr ver m drv dir k vm start
+    ver=$(conf "$t" VERSION); ver=${ver%%-*}
+    abi=$(conf "$t" HEADERS); abi=${abi#linux-headers-}
+    hdr=$(headers_one "$t")
     for m in $(conf "$t" MODULES); do
         drv=$(basename "$m")
         dir=$OUT/dkms/$drv-xen-ims-$ver
@@ -387,9 +470,16 @@ export)
     export_one "$1" ;;
 check-copy) for t in $trees; do check_copy_one "$t"; done ;;
 dkms) for t in $trees; do dkms_one "$t"; done ;;
+selftest)
+    fetch_pkg "$BUSYBOX" "$BUSYBOX_VERSION" "$BUSYBOX_SHA256"
+    for t in $trees; do
+        fetch_one "$t" "HEADERS HEADERS_COMMON KBUILD IMAGE"
+        selftest_one "$t"
+        selftest_run_one "$t"
+    done ;;
 dkms-test)
     for t in $trees; do
         fetch_one "$t" "HEADERS HEADERS_COMMON KBUILD"; dkms_one "$t"; dkms_test_one "$t"
     done ;;
-*) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
