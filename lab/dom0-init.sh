@@ -63,6 +63,8 @@ xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -f -p shows them, or no
     sed -n "s#^$1 = \"\(.*\)\" *(\(.*\))\$#\1|\2#p" /tmp/xs_get.out | head -1
 }
 dump_logs() {
+    echo "---- dom0 kernel: segfaults and other fatal signals"
+    dmesg | grep -iE 'segfault|trap|general protection|killed process' | show
     for f in /var/log/xen/*.log /tmp/*.console; do
         [ -f "$f" ] || continue
         echo "---- $f"; show < "$f"

@@ -23,6 +23,7 @@ setup() {
     mkdir -p "$L"
     timeout_s=${LAB_TIMEOUT:-900}
     stall_s=${LAB_STALL:-300}
+    cpu=${LAB_CPU:-max,-smap,-rdtscp}
     stalled=0
     dm_ims=${LAB_DM_IMS:-no}
     edu="edu,dma_mask=0xffffffffffffffff"
@@ -58,12 +59,12 @@ setup() {
 
 boot() {
     rm -f "$log" "$L/$run.qemu.log" "$L/$run.result"
-    echo "lab: run $run: $iommu, Xen iommu=$iommuopt, timeout ${timeout_s}s"
+    echo "lab: run $run: $iommu, Xen iommu=$iommuopt, -cpu $cpu, timeout ${timeout_s}s"
     local t0=$(date +%s)
     # Both edu devices at fixed slots: not 00:02.0, which xen-pci-passthrough
     # refuses as "IGD" (and which the VT-d run would otherwise give edu).
     timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-        -machine q35,kernel-irqchip=split -accel tcg -cpu max,-smap,-rdtscp \
+        -machine q35,kernel-irqchip=split -accel tcg -cpu "$cpu" \
         -m 3072 -smp 2 -nodefaults -vga none -display none -no-reboot \
         -device "$iommu" \
         -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
