@@ -81,15 +81,23 @@ pols=$(echo "$proof_policies" | tr ',:' '  ')
 first=${pols%% *}
 plan() { # plan POLICY DOMID
     xl pci-ims-explain -p $1 -d $2 $EDU 2>&1 | show
-    say "ims_strategy=$(xenstore-read /libxl/pci/$(echo $EDU | tr ':.' '--')/ims_strategy 2>/dev/null || echo none)"
-    xenstore-ls -p /local/domain/$2/device/pci-ims 2>/dev/null | show
+    st=$(xenstore-read /libxl/pci/$(echo $EDU | tr ':.' '--')/ims_strategy 2>/dev/null || echo none)
+    say "ims_strategy=$st"
+    # (not xenstore-ls -p: Debian's xenstore-ls crashes on a missing path)
+    if [ "$st" = export ]; then
+        vd=$(xenstore-list /local/domain/$2/device/pci-ims 2>/dev/null | head -1)
+        for k in strategy state msi-address-lo msi-address-hi msi-data; do
+            v=$(xenstore-read /local/domain/$2/device/pci-ims/$vd/$k 2>/dev/null) && say "  export $vd/$k=$v"
+        done
+    fi
 }
 waitcon() { # waitcon PATTERN SECONDS
     i=0
     while [ $i -lt $2 ]; do
         grep -q "$1" /tmp/$g.console 2>/dev/null && return 0
-        # liveness from xenstore, not xl (xl domid crashed once here)
-        xenstore-exists /local/domain/$D 2>/dev/null || return 1
+        # no liveness probe with xenstore-* here: Debian's xenstore client
+        # crashed ("Segmentation fault") in this loop; the guest powers off
+        # only at the end anyway
         sleep 2; i=$((i + 2))
     done
     return 1
@@ -157,8 +165,8 @@ xl domid $g >/tmp/domid.out 2>&1; r=$?
 fwd() {
     n=0
     while :; do
-        c=$(wc -l < /tmp/$g.console)
-        if [ "$c" -gt "$n" ]; then
+        c=$(wc -l < /tmp/$g.console 2>/dev/null)
+        if [ -n "$c" ] && [ "$c" -gt "$n" ]; then
             sed -n "$((n + 1)),${c}p" /tmp/$g.console | tr -d '\r' |
                 grep -aE 'IMS-PROOF|ims-probe|GUEST-' | sed 's/^/GUEST /'
             n=$c
