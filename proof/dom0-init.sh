@@ -109,6 +109,9 @@ refused() { # refused CELL RC FILE
 after_cell() { # after_cell CELL
     waitcon "GUEST-CELL-DONE cell=$1" $proof_guest_timeout ||
         { say "cell $1 did not finish"; tail -20 /tmp/$g.console | show; }
+    # all of the cell's lines again (the live copy can miss one when a
+    # dom0 process crashes, see docs/proof.md)
+    tr -d '\r' < /tmp/$g.console | grep -a "IMS-PROOF: cell=$1-" | sed 's/^/CELL-RESULT /'
     say "device model log:"; tail -12 /var/log/xen/qemu-dm-$g.log 2>/dev/null | show
     xl dmesg 2>/dev/null | grep -iE 'No irq handler' | tail -3 | show
     say "CELL-END $1 t=$(elapsed)"

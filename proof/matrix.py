@@ -45,22 +45,35 @@ for run in RUNS:
         if len(p) == 3:
             rows.append((float(p[0]), p[1], p[2]))
     last = 0.0
+    cellstart = 0.0
     for i, (t, src, text) in enumerate(rows):
         if src != 'S':
             continue
         m = LINE.search(text)
+        if 'CELL-BEGIN' in text:
+            cellstart = t
         if not m:
             if START.search(text):
                 last = t
             continue
+        # fallback copies (CELL-RESULT at the cell's end, the final console
+        # dump): only for cells the live copy missed; their window is the
+        # whole cell
+        fallback = not text.startswith('GUEST ')
+        if fallback:
+            key = m.group(1)
+            if any(e.get('name') == key for e in cells.values()):
+                continue
         name, values, addr, data, result, rest = m.groups()
         # name: <run>-<policy>-<mode>-<kind> or <run>-<policy>-create
         mm = re.match(re.escape(run) + r'-([a-z]+)-(?:(driver|raw)-(\w+)|create)$', name)
         if not mm:
-            last = t
+            if not fallback:
+                last = t
             continue
         pol, mode, kind = mm.group(1), mm.group(2), mm.group(3)
-        window = [r for r in rows if last - 0.5 <= r[0] <= t + 0.5 and r is not rows[i]]
+        w0 = cellstart if fallback else last
+        window = [r for r in rows if w0 - 0.5 <= r[0] <= t + 0.5 and r is not rows[i]]
         ioq = [r[2] for r in window if r[1] == 'Q' and IOMMU_PAT.search(r[2])]
         host = [r[2] for r in window if r[1] == 'S' and HOST_PAT.search(r[2])]
         verdict, ev = result, ''
@@ -68,14 +81,17 @@ for run in RUNS:
             verdict, ev = 'blocked', ioq[0]
         elif result == 'lost' and host:
             verdict, ev = 'to-host', host[0]
-        entry = dict(values=values, addr=addr, data=data, result=verdict,
+        if fallback and ev:
+            ev += '  (window: the whole cell)'
+        entry = dict(name=name, values=values, addr=addr, data=data, result=verdict,
                      raw=text[text.find('IMS-PROOF'):], evidence=ev)
         if mode is None:
             for c in COLS:
                 cells[(run, pol) + c] = dict(entry, values='-')
         else:
             cells[(run, pol, mode, kind)] = entry
-        last = t
+        if not fallback:
+            last = t
 
 def cell(run, pol, c):
     e = cells.get((run, pol) + c)
