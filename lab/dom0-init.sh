@@ -195,6 +195,7 @@ on_poweroff = "destroy"
 on_crash = "destroy"
 pci_ims_policy = "$2"
 pci = [ $3 ]
+hap = ${lab_hap:-1}
 EOF
 }
 wait_guest() { # wait_guest NAME PATTERN SECONDS
@@ -263,7 +264,7 @@ fi
 [ -n "$D" ] || poweroff_now
 
 if [ "$lab_mode" != failure ]; then
-    wait_guest g1 GUEST-SCAN-DONE 240
+    wait_guest g1 GUEST-SCAN-DONE ${lab_guest_wait:-300}
     r=$?; grep -E 'GUEST-(OK|PCI-ADD .*0x1234|MSI-CAP)' /tmp/g1.console | show
     grep -q 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console || r=1
     result guest-sees-device $r "after $(elapsed)s: $(grep 'GUEST-PCI-ADD .*0x1234' /tmp/g1.console | head -1)"
