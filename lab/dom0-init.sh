@@ -195,7 +195,6 @@ on_poweroff = "destroy"
 on_crash = "destroy"
 pci_ims_policy = "$2"
 pci = [ $3 ]
-hap = ${lab_hap:-1}
 EOF
 }
 wait_guest() { # wait_guest NAME PATTERN SECONDS
@@ -203,6 +202,7 @@ wait_guest() { # wait_guest NAME PATTERN SECONDS
     while [ $i -lt $3 ]; do
         grep -q "$2" /tmp/$1.console 2>/dev/null && return 0
         sleep 2; i=$((i + 2))
+        [ $((i % 60)) = 0 ] && echo "  (waiting for $1: ${i}s)"
     done
     return 1
 }

@@ -69,7 +69,7 @@ boot() {
         -device "$iommu" \
         -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
         -kernel "$B/xen" -append "$xenargs iommu=$iommuopt" \
-        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_malloc_check=${LAB_MALLOC_CHECK:-0} lab_guest_wait=${LAB_GUEST_WAIT:-300} lab_hap=${LAB_HAP:-1},$B/dom0.cpio.gz" \
+        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_malloc_check=${LAB_MALLOC_CHECK:-0} lab_guest_wait=${LAB_GUEST_WAIT:-300},$B/dom0.cpio.gz" \
         -serial "file:$log" > "$L/$run.qemu.log" 2>&1 &
     local pid=$! size=-1 same=0 now
     # A boot that prints nothing for $stall_s seconds is stuck (seen once

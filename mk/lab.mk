@@ -14,7 +14,7 @@ LAB_ENV  := LAB=$(LAB) XEN=$(XEN) LABSRC=$(TOP)/lab \
             $(if $(LAB_DM),LAB_DM=$(LAB_DM)) $(if $(LAB_DM_IMS),LAB_DM_IMS=$(LAB_DM_IMS)) \
             $(if $(LAB_TIMEOUT),LAB_TIMEOUT=$(LAB_TIMEOUT)) \
             $(if $(LAB_MALLOC_CHECK),LAB_MALLOC_CHECK=$(LAB_MALLOC_CHECK)) \
-            $(foreach v,LAB_STALL LAB_CPU LAB_HAP LAB_GUEST_WAIT,$(if $($(v)),$(v)=$($(v))))
+            $(foreach v,LAB_STALL LAB_CPU LAB_GUEST_WAIT,$(if $($(v)),$(v)=$($(v))))
 LAB_RUNS ?= amd intel nointremap
 
 .PHONY: lab lab-smoke lab-run lab-image lab-fetch
