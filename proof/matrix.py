@@ -11,7 +11,8 @@ time-stamped on arrival) and classifies every guest result line
   to-host    lost, and Xen logged "No irq handler for vector": the message
              passed the IOMMU untranslated and hit a host CPU
   lost       lost, no trace of it on the host side
-  refused    xl create refused the policy (no guest)
+  refused    xl create / pci-attach refused the policy (no device)
+  error      the attach failed for another reason (the lab's, see the message)
 
 Prints the matrix and writes it, with the evidence lines, to matrix.md."""
 import os, re, sys
@@ -46,6 +47,11 @@ for run in RUNS:
             rows.append((float(p[0]), p[1], p[2]))
     last = 0.0
     cellstart = 0.0
+    spans = {}   # "<run>-<policy>" -> [begin, end] from dom0's CELL-BEGIN/CELL-END
+    for t, src, text in rows:
+        mb = re.search(r'CELL-(BEGIN|END) (\S+)', text)
+        if src == 'S' and mb:
+            spans.setdefault(mb.group(2), [t, None])[mb.group(1) == 'END'] = t
     for i, (t, src, text) in enumerate(rows):
         if src != 'S':
             continue
@@ -72,8 +78,11 @@ for run in RUNS:
                 last = t
             continue
         pol, mode, kind = mm.group(1), mm.group(2), mm.group(3)
-        w0 = cellstart if fallback else last
-        window = [r for r in rows if w0 - 0.5 <= r[0] <= t + 0.5 and r is not rows[i]]
+        w0, w1 = last, t
+        if fallback:
+            sp = spans.get(run + '-' + pol, [cellstart, t])
+            w0, w1 = sp[0], sp[1] or t
+        window = [r for r in rows if w0 - 0.5 <= r[0] <= w1 + 0.5 and r is not rows[i]]
         ioq = [r[2] for r in window if r[1] == 'Q' and IOMMU_PAT.search(r[2])]
         host = [r[2] for r in window if r[1] == 'S' and HOST_PAT.search(r[2])]
         verdict, ev = result, ''
@@ -81,6 +90,9 @@ for run in RUNS:
             verdict, ev = 'blocked', ioq[0]
         elif result == 'lost' and host:
             verdict, ev = 'to-host', host[0]
+        if result == 'refused' and not re.search(r'refus|interrupt remapping|x-ims|IMS strategy', rest):
+            # not the policy: the lab failed to attach (see the message)
+            verdict = 'error'
         if fallback and ev:
             ev += '  (window: the whole cell)'
         entry = dict(name=name, values=values, addr=addr, data=data, result=verdict,
@@ -97,8 +109,8 @@ def cell(run, pol, c):
     e = cells.get((run, pol) + c)
     if not e:
         return ''
-    if e['result'] in ('refused',):
-        return 'refused'
+    if e['result'] in ('refused', 'error'):
+        return e['result']
     v = {'virtual': 'v', 'physical': 'p', 'addr-physical': 'p-addr+v-data'}.get(e['values'], e['values'])
     return '%s (%s %s/%s)' % (e['result'], v, e['addr'], e['data'])
 
