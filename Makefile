@@ -43,10 +43,12 @@ build: configure
 	@$(XMAKE) -C $(XEN)/tools/libs
 	@$(XMAKE) -C $(XEN)/tools/xl
 
-# Every test: unit tests (cmocka) and scripted xl runs.  Each suite prints
+# Every test: unit tests (cmocka) and scripted xl runs, then the guest
+# patches' parsing (mk/guest-linux.mk; no kernel tree needed).  Each suite prints
 # its own summary; the exit status is non-zero when any of them failed.
 check: build
 	@$(XMAKE) -C $(XEN)/tools/tests/ims check
+	@$(MAKE) -s check-guest
 
 test: check
 
