@@ -22,6 +22,7 @@ host amd-noir amd off
 host intel-ir intel on
 host intel-noir intel unknown
 
+# libxl's JSON leaves out fields at their zero value (none), like xl list -l.
 field() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
 echo "Database: $LIBXL_IMS_DB"
@@ -39,8 +40,8 @@ for dev in "wcn6855-lenovo 04:00.0" "rtl8111-lenovo 03:00.0"; do
             bin=$STOCK_DM; [ $dm = x-ims ] && bin=$FAKE_DM
             j=$(LIBXL_IMS_ROOT=$T/$h "$XL" pci-ims-explain -j -m "$bin" "$2") || exit 1
             printf '%-11s %-15s %-8s %-9s %-9s %s\n' $h $dm \
-                "$(field "j['strategy']" <<<"$j")" \
-                "$(field "j['outcome']" <<<"$j")" \
+                "$(field "j.get('strategy', 'none')" <<<"$j")" \
+                "$(field "j.get('outcome', 'none')" <<<"$j")" \
                 "$(field "(j.get('qemu_props') or {}).get('x-ims','-')" <<<"$j")" \
                 "$(field "len([e for e in (j.get('xenstore') or []) if e['path'].startswith('/local/domain')])" <<<"$j") keys"
         done

@@ -111,4 +111,13 @@ run "$XL" pci-ims-list -j
 expect_json "pci-ims-list finds the WCN6855 in the dump" \
     "any(p['bdf']=='0000:04:00.0' and p['strategy']=='expose' for p in j['host'])"
 
+# make demo (README's main command) runs these same commands.
+run bash "$IMS_TOP/demo.sh"
+if [ "$rc" = 0 ] && ! grep -q Traceback <<<"$out$err" &&
+   grep -q "wcn6855-lenovo" <<<"$out"; then
+    ok "make demo runs clean"
+else
+    nok "make demo runs clean" "$out$err"
+fi
+
 finish
