@@ -84,7 +84,13 @@ for run in RUNS:
             w0, w1 = sp[0], sp[1] or t
         window = [r for r in rows if w0 - 0.5 <= r[0] <= w1 + 0.5 and r is not rows[i]]
         ioq = [r[2] for r in window if r[1] == 'Q' and IOMMU_PAT.search(r[2])]
-        host = [r[2] for r in window if r[1] == 'S' and HOST_PAT.search(r[2])]
+        # Xen names the vector (hex): only a line for this message's vector counts
+        try:
+            vec = '%x' % (int(data, 16) & 0xff)
+        except ValueError:
+            vec = None
+        host = [r[2] for r in window if r[1] == 'S' and HOST_PAT.search(r[2])
+                and vec and re.search(r'vector %s\b' % vec, r[2])]
         verdict, ev = result, ''
         if result == 'lost' and ioq:
             verdict, ev = 'blocked', ioq[0]
