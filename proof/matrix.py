@@ -33,13 +33,18 @@ START = re.compile(r'GUEST |CELL-BEGIN')
 cells = {}      # (run, pol, mode, kind) -> dict
 evidence = []
 walls = {}
+import glob
+jobs = []
 for run in RUNS:
-    tl = os.path.join(logs, run + '.timeline')
-    if not os.path.exists(tl):
-        continue
-    w = os.path.join(logs, run + '.wall')
+    # RUN.timeline, then supplementary runs RUN+TAG.timeline (PROOF_LOGTAG)
+    for tl in [os.path.join(logs, run + '.timeline')] + sorted(glob.glob(os.path.join(logs, run + '+*.timeline'))):
+        if os.path.exists(tl):
+            jobs.append((run, tl))
+for run, tl in jobs:
+    have = {k[:2] for k in cells if cells[k]['result'] != 'error'}
+    w = tl[:-len('.timeline')] + '.wall'
     if os.path.exists(w):
-        walls[run] = open(w).read().strip()
+        walls[os.path.basename(w)[:-5]] = open(w).read().strip()
     rows = []
     for l in open(tl, errors='replace'):
         p = l.rstrip('\n').split(' ', 2)
@@ -103,6 +108,8 @@ for run in RUNS:
             ev += '  (window: the whole cell)'
         entry = dict(name=name, values=values, addr=addr, data=data, result=verdict,
                      raw=text[text.find('IMS-PROOF'):], evidence=ev)
+        if '+' in tl and (run, pol) in have:
+            continue   # a supplementary run fills only cells the main run lacks
         if mode is None:
             for c in COLS:
                 cells[(run, pol) + c] = dict(entry, values='-')
@@ -140,7 +147,7 @@ for k in sorted(cells, key=lambda k: (RUNS.index(k[0]), POLS.index(k[1]) if k[1]
     if e['evidence']:
         out.append('  - %s: `%s`' % (e['result'], e['evidence'].strip()[:300]))
 out += ['', '## Wall times', '']
-out += ['- ' + walls[r] for r in RUNS if r in walls]
+out += ['- ' + walls[r] for r in sorted(walls)]
 text = '\n'.join(out) + '\n'
 print(text)
 with open(os.path.join(base, 'matrix.md'), 'w') as f:

@@ -8,7 +8,8 @@
 #         (emulated AMD-Vi or VT-d, both with intremap=on in QEMU; "noir":
 #         Xen booted with iommu=no-intremap)
 #   PROOF_POLICIES  comma-separated, default off,auto,expose,export
-#   PROOF_TIMEOUT   seconds for the whole boot (default 1800)
+#   PROOF_TIMEOUT   seconds for the whole boot (default 3600; a quiet host
+#                   needs ~10 min for four policies, a loaded one 30 min)
 #
 # Artefacts in build/proof/logs: RUN.serial.log (Xen, dom0, guest lines),
 # RUN.qemu.log (outer QEMU's stderr: IOMMU traces), RUN.timeline (both, time-
@@ -32,7 +33,10 @@ intel-*) iommu=intel-iommu,intremap=on ;;
 esac
 case $run in *-noir) xiommu=verbose,no-intremap ;; *) xiommu=verbose ;; esac
 xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0 iommu=$xiommu"
-log=$L/$run.serial.log; qlog=$L/$run.qemu.log; tl=$L/$run.timeline
+# PROOF_LOGTAG=x: logs as RUN+x.* (a supplementary run of some policies;
+# proof/matrix.py adds its cells to RUN's)
+name=$run${PROOF_LOGTAG:++$PROOF_LOGTAG}
+log=$L/$name.serial.log; qlog=$L/$name.qemu.log; tl=$L/$name.timeline
 rm -f "$log" "$qlog" "$tl" "$tl.stop"
 : > "$log"; : > "$qlog"
 python3 "$TOP/proof/timeline.py" "$tl" S="$log" Q="$qlog" &
@@ -42,7 +46,7 @@ t0=$(date +%s)
 # edu at 00:05.0: xen-pci-passthrough refuses host 00:02.0 as "IGD", which
 # the VT-d machine would otherwise give it.  The amdvi_* trace events name
 # every refused interrupt (the "failed to remap" message is printed once).
-timeout -k 10 "${PROOF_TIMEOUT:-1800}" "$QEMU" -L /usr/share/qemu -L /usr/share/seabios \
+timeout -k 10 "${PROOF_TIMEOUT:-3600}" "$QEMU" -L /usr/share/qemu -L /usr/share/seabios \
     -machine q35,kernel-irqchip=split -accel tcg -cpu max,-smap,-rdtscp \
     -m 3072 -smp 2 -nodefaults -vga none -display none -no-reboot -net none \
     -msg timestamp=on \
@@ -54,5 +58,5 @@ timeout -k 10 "${PROOF_TIMEOUT:-1800}" "$QEMU" -L /usr/share/qemu -L /usr/share/
 qrc=$?
 wall=$(( $(date +%s) - t0 ))
 touch "$tl.stop"; wait $wpid
-echo "run=$run wall_seconds=$wall qemu_exit=$qrc" | tee "$L/$run.wall"
+echo "run=$name wall_seconds=$wall qemu_exit=$qrc" | tee "$L/$name.wall"
 grep -a 'IMS-PROOF' "$log" | tr -d '\r'
