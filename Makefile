@@ -44,11 +44,14 @@ build: configure
 	@$(XMAKE) -C $(XEN)/tools/xl
 
 # Every test: unit tests (cmocka) and scripted xl runs, then the guest
-# patches' parsing (mk/guest-linux.mk; no kernel tree needed).  Each suite prints
+# patches' parsing (mk/guest-linux.mk; no kernel tree needed) and the
+# proof's guest program (mk/proof.mk; cmocka only).  Each suite prints
 # its own summary; the exit status is non-zero when any of them failed.
 check: build
 	@$(XMAKE) -C $(XEN)/tools/tests/ims check
 	@$(MAKE) -s check-guest
+	@echo "== guest: ims-probe (the proof's guest program)"
+	@$(MAKE) -s proof-test 2>&1
 
 test: check
 
