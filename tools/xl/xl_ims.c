@@ -199,7 +199,7 @@ int main_pci_ims_explain(int argc, char **argv)
         COMMON_LONG_OPTS
     };
     libxl_domain_type type = LIBXL_DOMAIN_TYPE_HVM;
-    libxl_pci_ims_policy policy = LIBXL_PCI_IMS_POLICY_AUTO;
+    libxl_pci_ims_policy policy = LIBXL_PCI_IMS_POLICY_DEFAULT;
     uint32_t domid = INVALID_DOMID;
     const char *domain = NULL, *device_model = NULL;
     libxl_device_pci pci;

@@ -645,6 +645,26 @@ const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
                                 id->subdevice, id->class_code);
 }
 
+/*
+ * The policy the device was attached with, when it is attached to domid
+ * (read back from the backend, as xl pci-list does), else DEFAULT.
+ */
+static libxl_pci_ims_policy recorded_policy(libxl__gc *gc, uint32_t domid,
+                                            const libxl_device_pci *pci)
+{
+    libxl_pci_ims_policy policy = LIBXL_PCI_IMS_POLICY_DEFAULT;
+    libxl_device_pci *list;
+    int n = 0;
+
+    list = libxl_device_pci_list(CTX, domid, &n);
+    for (int i = 0; i < n; i++)
+        if (list[i].domain == pci->domain && list[i].bus == pci->bus &&
+            list[i].dev == pci->dev && list[i].func == pci->func)
+            policy = list[i].ims_policy;
+    libxl_device_pci_list_free(list, n);
+    return policy;
+}
+
 int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
                           libxl_domain_type guest_type,
                           const char *device_model,
@@ -654,6 +674,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     GC_INIT(ctx);
     const libxl_pci_ims_db_entry *entry;
     bool have_domain = domid != INVALID_DOMID;
+    libxl_pci_ims_policy policy = pci->ims_policy;
     uint32_t dm_domid = 0;
     int rc;
 
@@ -697,13 +718,14 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     }
     plan->facts.guest_type = guest_type;
 
-    libxl__ims_decide(gc, effective_policy(pci->ims_policy), entry,
-                      &plan->facts, plan);
+    if (have_domain && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
+        policy = recorded_policy(gc, domid, pci);
+    policy = effective_policy(policy);
+    libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
     if (needs_hypervisor(plan) && CTX->xch) {
         libxl__ims_probe_hv_remap(gc, have_domain ? domid : DOMID_INVALID,
                                   pci, false, &plan->facts);
-        libxl__ims_decide(gc, effective_policy(pci->ims_policy), entry,
-                          &plan->facts, plan);
+        libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
     }
     libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
                           pci->vdevfn);

@@ -635,6 +635,40 @@ static void test_explain_for_a_running_domain(void **state)
         GC_FREE;
     }
 
+    /* Without -p, the policy the device was attached with. */
+    {
+        const char *be = "/local/domain/0/backend/pci/31990/0";
+        char path[128];
+        static const struct { const char *k, *v; } nodes[] = {
+            { "num_devs", "1" }, { "dev-0", "0000:04:00.0" },
+            { "vdevfn-0", "28" },
+            { "opts-0", "msitranslate=0,power_mgmt=0,permissive=0,"
+                        "rdm_policy=strict,ims_policy=off" },
+        };
+
+        for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+            snprintf(path, sizeof(path), "%s/%s", be, nodes[i].k);
+            assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
+                                 strlen(nodes[i].v)));
+        }
+        assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims",
+                             "yes", 3));
+        assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                               LIBXL_DOMAIN_TYPE_INVALID,
+                                               NULL, &pci, &plan), 0);
+        assert_int_equal(plan.policy, LIBXL_PCI_IMS_POLICY_OFF);
+        assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_NONE);
+        /* An explicit policy still wins. */
+        pci.ims_policy = LIBXL_PCI_IMS_POLICY_AUTO;
+        assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                               LIBXL_DOMAIN_TYPE_INVALID,
+                                               NULL, &pci, &plan), 0);
+        assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+        pci.ims_policy = LIBXL_PCI_IMS_POLICY_DEFAULT;
+        xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990");
+        xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims");
+    }
+
     /* A domain that does not exist is an error, not a guess. */
     assert_int_equal(libxl_pci_ims_explain(ctx, DOMID + 7,
                                            LIBXL_DOMAIN_TYPE_INVALID, NULL,
