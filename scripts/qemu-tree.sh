@@ -42,6 +42,7 @@ JOBS=${JOBS:-$(nproc)}
 
 die() { echo "qemu-tree: error: $*" >&2; exit 1; }
 say() { echo "qemu-tree: $*"; }
+. "$TOP/scripts/debian-lib.sh"
 
 # What Debian's qemu-system-xen build needs, minus the optional features we
 # leave out (spice, usb redirection, virtfs, jpeg), plus the tests' (cmocka,
@@ -50,39 +51,7 @@ DEPS="build-essential git python3 pkg-config ninja-build meson
       libglib2.0-dev libpixman-1-dev zlib1g-dev libxen-dev libfdt-dev
       libcmocka-dev xz-utils dpkg-dev qemu-system-xen seabios"
 
-deps() {
-    local missing=() p
-    for p in $DEPS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-            missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
-    say "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-
-# apt-get source needs deb-src entries: the same way as scripts/xen-tree.sh.
-ensure_deb_src() {
-    if grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ ||
-       grep -qs '^deb-src' /etc/apt/sources.list; then
-        return 0
-    fi
-    [ "$(id -u)" = 0 ] || die "no deb-src entries in apt's sources (run as root, or set QEMU_SRC_DIR)"
-    local src=/etc/apt/sources.list.d/debian.sources
-    if [ -f "$src" ]; then
-        sed -e 's/^Types: deb$/Types: deb-src/' "$src" \
-            > /etc/apt/sources.list.d/xen-pci-ims-src.sources
-    elif [ -f /etc/apt/sources.list ]; then
-        sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list \
-            > /etc/apt/sources.list.d/xen-pci-ims-src.list
-    else
-        die "cannot find apt sources to mirror as deb-src (set QEMU_SRC_DIR)"
-    fi
-    apt-get update -q
-}
+deps() { install_missing $DEPS; }
 
 verify() {
     local f=$1 want=$2 hint=$3 got
@@ -102,7 +71,7 @@ fetch() {
             cp -f "$QEMU_SRC_DIR/$f" "$DL/$f"
         done
     elif [ ! -f "$orig" ] || [ ! -f "$deb" ]; then
-        ensure_deb_src
+        ensure_deb_src "set QEMU_SRC_DIR"
         say "fetching qemu=$QEMU_DEB_VERSION from Debian's archive"
         (cd "$DL" && apt-get source --download-only -q "qemu=$QEMU_DEB_VERSION") ||
             die "apt-get source qemu=$QEMU_DEB_VERSION failed (apt-cache showsrc qemu lists the versions; set QEMU_SRC_DIR to build from local copies)"

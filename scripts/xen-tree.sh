@@ -28,6 +28,7 @@ WANT_SHA=${XEN_SRC_SHA256:-$XEN_ORIG_SHA256}
 
 die() { echo "xen-tree: error: $*" >&2; exit 1; }
 say() { echo "xen-tree: $*"; }
+. "$TOP/scripts/debian-lib.sh"
 
 # Build dependencies of the tools-only build and of the tests.
 DEPS="build-essential git python3 python3-dev pkg-config acpica-tools
@@ -35,41 +36,7 @@ DEPS="build-essential git python3 python3-dev pkg-config acpica-tools
       libpci-dev pciutils libcmocka-dev valgrind clang libclang-rt-14-dev patch
       qemu-system-xen xz-utils dpkg-dev systemd perl"
 
-deps() {
-    local missing=()
-    for p in $DEPS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-            missing+=("$p")
-    done
-    if [ ${#missing[@]} -eq 0 ]; then
-        return 0
-    fi
-    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
-    say "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-
-# apt-get source needs deb-src entries; add ones mirroring the deb entries.
-ensure_deb_src() {
-    if grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ ||
-       grep -qs '^deb-src' /etc/apt/sources.list; then
-        return 0
-    fi
-    [ "$(id -u)" = 0 ] || die "no deb-src entries in apt's sources (run as root, or set XEN_SRC_TARBALL)"
-    local src=/etc/apt/sources.list.d/debian.sources
-    if [ -f "$src" ]; then
-        sed -e 's/^Types: deb$/Types: deb-src/' "$src" \
-            > /etc/apt/sources.list.d/xen-pci-ims-src.sources
-    elif [ -f /etc/apt/sources.list ]; then
-        sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list \
-            > /etc/apt/sources.list.d/xen-pci-ims-src.list
-    else
-        die "cannot find apt sources to mirror as deb-src (set XEN_SRC_TARBALL)"
-    fi
-    apt-get update -q
-}
+deps() { install_missing $DEPS; }
 
 verify() {
     local f=$1 got
@@ -93,7 +60,7 @@ fetch() {
         verify "$tarball"
         return 0
     fi
-    ensure_deb_src
+    ensure_deb_src "set XEN_SRC_TARBALL"
     say "fetching xen=$XEN_DEB_VERSION from Debian's archive"
     (cd "$DL" && apt-get source --download-only -q "xen=$XEN_DEB_VERSION") ||
         die "apt-get source xen=$XEN_DEB_VERSION failed (set XEN_SRC_TARBALL to build from a local copy)"

@@ -53,6 +53,7 @@ GIT() {
 
 die() { echo "kernel-tree: error: $*" >&2; exit 1; }
 say() { echo "kernel-tree: $*"; }
+. "$TOP/scripts/debian-lib.sh"
 
 # Per-tree settings from source.conf: conf 6.12 VERSION -> $LINUX_6_12_VERSION
 conf() {
@@ -72,19 +73,7 @@ deb_name() { # tree, package-var -> file name apt-get download writes
 
 DEPS="build-essential bc bison flex libelf-dev libssl-dev xz-utils git kmod pahole"
 
-deps() {
-    local missing=() p
-    for p in $DEPS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-            missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
-    say "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
+deps() { install_missing $DEPS; }
 
 verify() { # file, expected sha256
     local got

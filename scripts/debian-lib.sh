@@ -1,0 +1,40 @@
+# Shared by the scripts that fetch Debian sources and install build
+# dependencies (scripts/xen-tree.sh, scripts/qemu-tree.sh,
+# guest/linux/kernel-tree.sh).  Sourced; the caller defines die and say.
+
+# Installs the named packages that are not installed yet (apt-get update
+# first), as root; without root, names them and stops.
+install_missing() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
+    say "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# apt-get source needs deb-src entries: add ones mirroring the deb entries.
+# $1 names what a user without root can do instead (e.g. "set XEN_SRC_TARBALL").
+ensure_deb_src() {
+    local alt=$1 src=/etc/apt/sources.list.d/debian.sources
+    if grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ ||
+       grep -qs '^deb-src' /etc/apt/sources.list; then
+        return 0
+    fi
+    [ "$(id -u)" = 0 ] || die "no deb-src entries in apt's sources (run as root, or $alt)"
+    if [ -f "$src" ]; then
+        sed -e 's/^Types: deb$/Types: deb-src/' "$src" \
+            > /etc/apt/sources.list.d/xen-pci-ims-src.sources
+    elif [ -f /etc/apt/sources.list ]; then
+        sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list \
+            > /etc/apt/sources.list.d/xen-pci-ims-src.list
+    else
+        die "cannot find apt sources to mirror as deb-src ($alt)"
+    fi
+    apt-get update -q
+}
