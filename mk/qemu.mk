@@ -83,7 +83,7 @@ check-qemu-libxl: qemu
 	    echo "skipped: libxenlight is not built (run make first)"; exit 0; \
 	fi; \
 	mkdir -p $(QEMU_LIBXL_DIR) && \
-	cp -p $(TOP)/tools/tests/ims/Makefile $(TOP)/tools/tests/ims/harness.[ch] \
+	cp -p $(TOP)/tools/tests/ims/Makefile $(TOP)/tools/tests/ims/harness*.[ch] \
 	    $(TOP)/tools/tests/ims/test_ims_qemu.c $(QEMU_LIBXL_DIR)/ && \
 	$(MAKE) -s -C $(QEMU_LIBXL_DIR) XEN_ROOT=$(BUILD)/xen test_ims_qemu && \
 	cd $(QEMU_LIBXL_DIR) && $(QEMU_LIBXL_ENV) ./test_ims_qemu 2>&1

@@ -30,39 +30,15 @@ static double now_us(void)
 }
 
 typedef struct {
-    libxl__ims_attach_state ims;
     libxl__ev_qmp qmp;
-    libxl_device_pci pci;
     libxl__ao *ao;
 } bench_state;
 
-static void prepared(libxl__egc *egc, libxl__ims_attach_state *ims, int rc)
-{
-    bench_state *b = CONTAINER_OF(ims, *b, ims);
-    STATE_AO_GC(b->ao);
-
-    libxl__ims_attach_undo(gc, ims);
-    libxl__ims_attach_dispose(gc, ims);
-    libxl__ao_complete(egc, ao, rc);
-}
-
 static int run_prepare(void)
 {
-    AO_CREATE(ctx, DOMID, NULL);
-    bench_state *b;
-
-    GCNEW(b);
-    b->ao = ao;
-    libxl_device_pci_init(&b->pci);
-    b->pci.bus = 4;
-    b->pci.vdevfn = 0x28;
-    libxl__ims_attach_init(&b->ims);
-    b->ims.ao = ao;
-    b->ims.domid = DOMID;
-    b->ims.pci = &b->pci;
-    b->ims.callback = prepared;
-    libxl__ims_attach_prepare(egc, &b->ims);
-    return AO_INPROGRESS;
+    return test_ims_attach_prepare(ctx, DOMID, 4, 0x28,
+                                   LIBXL_PCI_IMS_POLICY_DEFAULT, true, NULL,
+                                   NULL);
 }
 
 static void added(libxl__egc *egc, libxl__ev_qmp *qmp,

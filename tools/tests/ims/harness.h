@@ -89,4 +89,16 @@ void test_xenstored_stop(void);
 extern int test_xs_fail_after;
 extern int test_xs_writes;
 
+/*
+ * Runs libxl's IMS attach step (libxl__ims_attach_prepare) for device
+ * 0000:bus:00.0 of domid, as libxl_pci.c does, and waits for it.  The
+ * plan goes to *out and whether xenstore was written to *written (either
+ * may be NULL); undo removes what the step wrote before it returns.
+ * Returns the step's rc.  (harness_attach.c)
+ */
+int test_ims_attach_prepare(libxl_ctx *ctx, uint32_t domid, int bus,
+                            uint32_t vdevfn, libxl_pci_ims_policy policy,
+                            bool undo, libxl_pci_ims_plan *out,
+                            bool *written);
+
 #endif

@@ -293,42 +293,11 @@ static char *device_add_with(const libxl_pci_ims_plan *plan)
     return reply;
 }
 
-typedef struct {
-    libxl__ims_attach_state ims;
-    libxl_device_pci pci;
-    libxl_pci_ims_plan *out;
-} attach_test;
-
-static void attach_test_done(libxl__egc *egc, libxl__ims_attach_state *ims,
-                             int rc)
-{
-    attach_test *t = CONTAINER_OF(ims, *t, ims);
-    STATE_AO_GC(ims->ao);
-
-    libxl_pci_ims_plan_copy(CTX, t->out, &ims->plan);
-    libxl__ims_attach_dispose(gc, ims);
-    libxl__ao_complete(egc, ao, rc);
-}
-
 static int run_prepare(libxl_ctx *xctx, libxl_pci_ims_policy policy,
                        libxl_pci_ims_plan *out)
 {
-    libxl_ctx *ctx = xctx;  /* AO_CREATE uses ctx */
-    AO_CREATE(ctx, DOMID, NULL);
-    attach_test *t;
-
-    GCNEW(t);
-    libxl_device_pci_init(&t->pci);
-    t->pci.bus = 4;
-    t->pci.ims_policy = policy;
-    t->out = out;
-    libxl__ims_attach_init(&t->ims);
-    t->ims.ao = ao;
-    t->ims.domid = DOMID;
-    t->ims.pci = &t->pci;
-    t->ims.callback = attach_test_done;
-    libxl__ims_attach_prepare(egc, &t->ims);
-    return AO_INPROGRESS;
+    return test_ims_attach_prepare(xctx, DOMID, 4, 0, policy, false, out,
+                                   NULL);
 }
 
 static void test_attach_with_patched_device_model(void **state)

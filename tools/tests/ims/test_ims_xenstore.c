@@ -413,46 +413,12 @@ static void stop_dm(void)
     dm_pid = -1;
 }
 
-typedef struct {
-    libxl__ims_attach_state ims;
-    libxl_device_pci pci;
-    libxl_pci_ims_plan *out;
-    bool *written;
-} attach_test;
-
-static void attach_test_done(libxl__egc *egc, libxl__ims_attach_state *ims,
-                             int rc)
-{
-    attach_test *t = CONTAINER_OF(ims, *t, ims);
-    STATE_AO_GC(ims->ao);
-
-    libxl_pci_ims_plan_copy(CTX, t->out, &ims->plan);
-    *t->written = ims->written;
-    libxl__ims_attach_dispose(gc, ims);
-    libxl__ao_complete(egc, ao, rc);
-}
-
 static int run_prepare_bus(libxl_pci_ims_policy policy, int bus,
                            uint32_t vdevfn, libxl_pci_ims_plan *out,
                            bool *written)
 {
-    AO_CREATE(ctx, DOMID, NULL);
-    attach_test *t;
-
-    GCNEW(t);
-    libxl_device_pci_init(&t->pci);
-    t->pci.bus = bus;
-    t->pci.vdevfn = vdevfn;
-    t->pci.ims_policy = policy;
-    t->out = out;
-    t->written = written;
-    libxl__ims_attach_init(&t->ims);
-    t->ims.ao = ao;
-    t->ims.domid = DOMID;
-    t->ims.pci = &t->pci;
-    t->ims.callback = attach_test_done;
-    libxl__ims_attach_prepare(egc, &t->ims);
-    return AO_INPROGRESS;
+    return test_ims_attach_prepare(ctx, DOMID, bus, vdevfn, policy, false,
+                                   out, written);
 }
 
 static int run_prepare(libxl_pci_ims_policy policy, uint32_t vdevfn,
