@@ -571,14 +571,13 @@ void libxl__ims_probe_hv_remap(libxl__gc *gc, uint32_t domid,
     const char *why;
 #ifdef XEN_DOMCTL_DEV_IMS_REMAP
     uint32_t sbdf = (uint32_t)pci->domain << 16 | pci->bus << 8 |
-                    pci->dev << 3 | pci->func;
+                    PCI_DEVFN(pci->dev, pci->func);
 #endif
 
     free(f->hv_remap_source);
     f->hv_remap_source = NULL;
     f->hv_remap = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
 #ifdef XEN_DOMCTL_DEV_IMS_REMAP
-
     if (!CTX->xch) {
         why = "Xen is not running here";
     } else if (xc_test_assign_device_flags(CTX->xch, domid, sbdf, 0)) {
@@ -658,8 +657,7 @@ static libxl_pci_ims_policy recorded_policy(libxl__gc *gc, uint32_t domid,
 
     list = libxl_device_pci_list(CTX, domid, &n);
     for (int i = 0; i < n; i++)
-        if (list[i].domain == pci->domain && list[i].bus == pci->bus &&
-            list[i].dev == pci->dev && list[i].func == pci->func)
+        if (COMPARE_PCI(&list[i], pci))
             policy = list[i].ims_policy;
     libxl_device_pci_list_free(list, n);
     return policy;
