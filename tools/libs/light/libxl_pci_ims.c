@@ -648,19 +648,46 @@ const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
  * The policy the device was attached with, when it is attached to domid
  * (read back from the backend, as xl pci-list does), else DEFAULT.
  */
-static libxl_pci_ims_policy recorded_policy(libxl__gc *gc, uint32_t domid,
-                                            const libxl_device_pci *pci)
+/*
+ * Whether @pci is attached to @domid and, if so, the policy it was attached
+ * with.
+ */
+static bool attached_policy(libxl__gc *gc, uint32_t domid,
+                            const libxl_device_pci *pci,
+                            libxl_pci_ims_policy *policy)
 {
-    libxl_pci_ims_policy policy = LIBXL_PCI_IMS_POLICY_DEFAULT;
     libxl_device_pci *list;
+    bool attached = false;
     int n = 0;
 
     list = libxl_device_pci_list(CTX, domid, &n);
-    for (int i = 0; i < n; i++)
-        if (COMPARE_PCI(&list[i], pci))
-            policy = list[i].ims_policy;
+    for (int i = 0; i < n; i++) {
+        if (COMPARE_PCI(&list[i], pci)) {
+            *policy = list[i].ims_policy;
+            attached = true;
+        }
+    }
     libxl_device_pci_list_free(list, n);
-    return policy;
+    return attached;
+}
+
+/*
+ * Xen answers the remap probe only for an assignable device; for one
+ * attached with remap, the attach's record says that Xen accepted the flag.
+ */
+static void remap_recorded_at_attach(libxl__gc *gc,
+                                     const libxl_device_pci *pci,
+                                     libxl_pci_ims_facts *f)
+{
+    const char *path = libxl__ims_toolstack_path(gc, pci);
+    const char *recorded = libxl__xs_read(gc, XBT_NULL, path);
+
+    if (!recorded || strcmp(recorded, "remap"))
+        return;
+    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
+    free(f->hv_remap_source);
+    f->hv_remap_source = libxl__sprintf(NOGC, "Xen accepted "
+        "XEN_DOMCTL_DEV_IMS_REMAP at attach (%s = \"remap\")", path);
 }
 
 int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
@@ -673,6 +700,8 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     const libxl_pci_ims_db_entry *entry;
     bool have_domain = domid != INVALID_DOMID;
     libxl_pci_ims_policy policy = pci->ims_policy;
+    libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
+    bool attached = false;
     uint32_t dm_domid = 0;
     int rc;
 
@@ -716,13 +745,17 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     }
     plan->facts.guest_type = guest_type;
 
-    if (have_domain && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
-        policy = recorded_policy(gc, domid, pci);
+    if (have_domain)
+        attached = attached_policy(gc, domid, pci, &recorded);
+    if (attached && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
+        policy = recorded;
     policy = effective_policy(policy);
     libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
     if (needs_hypervisor(plan) && CTX->xch) {
         libxl__ims_probe_hv_remap(gc, have_domain ? domid : DOMID_INVALID,
                                   pci, false, &plan->facts);
+        if (attached && plan->facts.hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN)
+            remap_recorded_at_attach(gc, pci, &plan->facts);
         libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
     }
     libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,

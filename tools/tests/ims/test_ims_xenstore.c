@@ -781,6 +781,67 @@ static void test_attach_remap(void **state)
     intel_host_again();
 }
 
+/* explain -d for a device attached with remap: Xen's probe cannot answer
+ * (the device is assigned), the attach's record does. */
+static void test_explain_attached_remap(void **state)
+{
+    const char *be = "/local/domain/0/backend/pci/31990/0";
+    const char *rec = "/libxl/pci/0000-04-00-0/ims_strategy";
+    static const struct { const char *k, *v; } nodes[] = {
+        { "num_devs", "1" }, { "dev-0", "0000:04:00.0" },
+        { "vdevfn-0", "28" }, { "opts-0", "ims_policy=auto" },
+    };
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    char path[128];
+
+    remap_host();
+    test_assign_errno = EINVAL;     /* assigned: not assignable */
+    libxl_device_pci_init(&pci);
+    pci.bus = 4;
+    libxl_pci_ims_plan_init(&plan);
+
+    assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims",
+                         "no", 2));
+    /* Not attached: the record of another attach says nothing. */
+    assert_true(xs_write(ctx->xsh, XBT_NULL, rec, "remap", 5));
+    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                           &pci, &plan), 0);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_REMAP);
+    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+
+    for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", be, nodes[i].k);
+        assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
+                             strlen(nodes[i].v)));
+    }
+    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                           &pci, &plan), 0);
+    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_non_null(strstr(plan.facts.hv_remap_source, "at attach"));
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_REMAP);
+    assert_string_equal(plan.xenstore[0].value, "remap");
+
+    /* Attached, but remap was not applied then: still unknown. */
+    assert_true(xs_write(ctx->xsh, XBT_NULL, rec, "expose", 6));
+    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
+                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                           &pci, &plan), 0);
+    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990");
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/pci/0000-04-00-0");
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims");
+    libxl_pci_ims_plan_dispose(&plan);
+    libxl_device_pci_dispose(&pci);
+    intel_host_again();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_explain_for_a_running_domain),
         cmocka_unit_test(test_hv_remap_probe),
         cmocka_unit_test(test_attach_remap),
+        cmocka_unit_test(test_explain_attached_remap),
     };
 
     return cmocka_run_group_tests_name("ims_xenstore", tests, setup,
