@@ -8,6 +8,9 @@
 # with "GUEST ", so the host can line them up with the outer QEMU's log.
 #
 # dom0 command line (proof/run.sh): proof_run=NAME proof_policies=a:b:...
+#   proof_db_amd=expose|remap   edu's amd= strategy in the database
+#   proof_guest_native=0|1      1: the guest's MSIs are native (a vector),
+#                               not Xen event channels (xen_no_vector_callback)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export LD_LIBRARY_PATH=
 mount -t proc proc /proc
@@ -24,7 +27,9 @@ for kv in $(cat /proc/cmdline); do
     case "$kv" in proof_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
 done
 : "${proof_run:=unknown}" "${proof_policies:=off:auto:expose:export}"
-: "${proof_guest_timeout:=300}"
+: "${proof_guest_timeout:=300}" "${proof_db_amd:=expose}" "${proof_guest_native:=0}"
+gextra=
+[ "$proof_guest_native" = 1 ] && gextra=" xen_no_vector_callback"
 DM=/usr/libexec/qemu-dm-ims   # next to Debian's: QEMU finds ../share/qemu (ROMs, keymaps) from its own path
 elapsed() { echo $(( $(cut -d. -f1 /proc/uptime) - T0 )); }
 say() { echo "PROOF: $*"; }
@@ -55,10 +60,11 @@ IOMMU=$(xl pci-ims-facts -j 2>/dev/null | sed -n 's/^ *"iommu": "\(.*\)",*$/\1/p
 IR=$(xl pci-ims-facts -j 2>/dev/null | sed -n 's/^ *"intremap": "\(.*\)",*$/\1/p' | head -1)
 say "facts iommu=$IOMMU intremap=$IR"
 
-# edu is IMS-class here (the shipped defaults: amd=expose, intel=export)
-cat > /etc/xen/ims-quirks.d/proof.cfg <<'EOF'
+# edu is IMS-class here (the shipped defaults: amd=expose, intel=export; with
+# our hypervisor, amd=remap, as an administrator with patch 0010 would set)
+cat > /etc/xen/ims-quirks.d/proof.cfg <<EOF
 # The proof: QEMU's edu device stands in for an IMS-like device (ath11k).
-1234:11e8,name="QEMU edu (proof stand-in for an IMS-like device)",amd=expose,intel=export
+1234:11e8,name="QEMU edu (proof stand-in for an IMS-like device)",amd=$proof_db_amd,intel=export
 EOF
 chmod 0644 /etc/xen/ims-quirks.d/proof.cfg
 xl pci-ims-db-check 2>&1 | show
@@ -94,7 +100,7 @@ plan() { # plan POLICY DOMID
 waitcon() { # waitcon PATTERN SECONDS
     i=0
     while [ $i -lt $2 ]; do
-        grep -q "$1" /tmp/$g.console 2>/dev/null && return 0
+        grep -qE "$1" /tmp/$g.console 2>/dev/null && return 0
         # no liveness probe with xenstore-* here: Debian's xenstore client
         # crashed ("Segmentation fault") in this loop; the guest powers off
         # only at the end anyway
@@ -107,13 +113,19 @@ refused() { # refused CELL RC FILE
     echo "GUEST IMS-PROOF: cell=$1-create values=none addr=0x0 data=0x0 result=refused exit=$2 msg=\"$msg\""
 }
 after_cell() { # after_cell CELL
-    waitcon "GUEST-CELL-DONE cell=$1" $proof_guest_timeout ||
+    # "unknown": the guest could not read its cell's name from xenstore
+    waitcon "GUEST-CELL-DONE cell=($1|unknown)" $proof_guest_timeout ||
         { say "cell $1 did not finish"; tail -20 /tmp/$g.console | show; }
     # all of the cell's lines again (the live copy can miss one when a
-    # dom0 process crashes, see docs/proof.md)
-    tr -d '\r' < /tmp/$g.console | grep -a "IMS-PROOF: cell=$1-" | sed 's/^/CELL-RESULT /'
+    # dom0 process crashes, see docs/proof.md); an unnamed line since the
+    # cell began is this cell's: dom0 attaches one device at a time
+    tail -n +$((cstart + 1)) /tmp/$g.console | tr -d '\r' |
+        sed "s/IMS-PROOF: cell=unknown-/IMS-PROOF: cell=$1-/" |
+        grep -a "IMS-PROOF: cell=$1-" | sed 's/^/CELL-RESULT /'
     say "device model log:"; tail -12 /var/log/xen/qemu-dm-$g.log 2>/dev/null | show
     xl dmesg 2>/dev/null | grep -iE 'No irq handler' | tail -3 | show
+    # the hypervisor's side of remap (patch 0010): moves and refusals
+    xl dmesg 2>/dev/null | grep -E 'IMS remap' | tail -6 | show
     say "CELL-END $1 t=$(elapsed)"
 }
 cat > /tmp/$g.cfg <<EOF
@@ -123,7 +135,7 @@ memory = 256
 vcpus = 1
 kernel = "/guest/vmlinuz"
 ramdisk = "/guest/proof-ginitrd.gz"
-extra = "console=ttyS0 loglevel=4"
+extra = "console=ttyS0 loglevel=4$gextra"
 serial = "file:/tmp/$g.console"
 bios = "seabios"
 bios_path_override = "/usr/share/seabios/bios-256k.bin"
@@ -140,6 +152,7 @@ pci_ims_policy = "auto"
 pci = [ '$EDU,ims_policy=$first' ]
 EOF
 : > /tmp/$g.console
+cstart=0
 cell=$proof_run-$first
 say "CELL-BEGIN $cell policy=$first (at xl create) t=$(elapsed)"
 xl pci-ims-explain -p $first $EDU 2>&1 | show
@@ -192,9 +205,10 @@ for pol in ${pols#$first}; do
             say "pci-detach failed (try $try, exit $?)"; show < /tmp/detach.log; sleep 5
             xl pci-list $g 2>/dev/null | grep -q "${EDU#0000:}" || break
         done
-        waitcon "GUEST-DEVICE-GONE .* cell=$prev\$" 120
+        waitcon "GUEST-DEVICE-GONE .* cell=($prev|unknown)\$" 120
         sleep 2
     fi
+    cstart=$(wc -l < /tmp/$g.console)
     say "CELL-BEGIN $cell policy=$pol (at xl pci-attach) t=$(elapsed)"
     xenstore-write /local/domain/$D/data/ims-cell "$cell"
     for try in 1 2 3; do

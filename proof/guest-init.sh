@@ -21,7 +21,12 @@ echo "GUEST-READY"
 while :; do
     b=$(edu)
     if [ -z "$b" ]; then sleep 1; continue; fi
-    cell=$(xenstore-read data/ims-cell 2>/dev/null); cell=${cell:-unknown}
+    # (retried: a read right after boot has been seen to fail)
+    cell=; i=0
+    while [ -z "$cell" ] && [ $i -lt 10 ]; do
+        cell=$(xenstore-read data/ims-cell 2>/dev/null) || { sleep 1; i=$((i + 1)); }
+    done
+    cell=${cell:-unknown}
     echo "GUEST-DEVICE $b cell=$cell uptime $(cut -d' ' -f1 /proc/uptime)"
     i=0; while [ $i -lt 20 ] && [ ! -e /sys/bus/pci/drivers/ims_probe_drv/$b ]; do sleep 1; i=$((i + 1)); done
     dmesg | grep -E 'ims_probe' | tail -1 | sed 's/^/GUEST-DMESG /'
