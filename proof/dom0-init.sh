@@ -9,6 +9,7 @@
 #
 # dom0 command line (proof/run.sh): proof_run=NAME proof_policies=a:b:...
 #   proof_db_amd=expose|remap   edu's amd= strategy in the database
+#   proof_hv=0|1                1: Xen is ours (patches 0009/0010)
 #   proof_guest_native=0|1      1: the guest's MSIs are native (a vector),
 #                               not Xen event channels (xen_no_vector_callback)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
@@ -27,7 +28,7 @@ for kv in $(cat /proc/cmdline); do
     case "$kv" in proof_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
 done
 : "${proof_run:=unknown}" "${proof_policies:=off:auto:expose:export}"
-: "${proof_guest_timeout:=300}" "${proof_db_amd:=expose}" "${proof_guest_native:=0}"
+: "${proof_guest_timeout:=300}" "${proof_db_amd:=expose}" "${proof_guest_native:=0}" "${proof_hv:=0}"
 gextra=
 [ "$proof_guest_native" = 1 ] && gextra=" xen_no_vector_callback"
 DM=/usr/libexec/qemu-dm-ims   # next to Debian's: QEMU finds ../share/qemu (ROMs, keymaps) from its own path
@@ -76,6 +77,20 @@ done
 say "edu at ${EDU:-nowhere}"
 [ -n "$EDU" ] || finish
 xl pci-assignable-add $EDU 2>&1 | show
+
+# Our hypervisor's own answer (patch 0009), whatever the toolstack thinks:
+# with the host facts forced to amd/on, libxl asks Xen for the remap flag
+# (XEN_DOMCTL_test_assign_device); on VT-d or without interrupt remapping
+# Xen must refuse with EOPNOTSUPP.
+if [ "$proof_hv" = 1 ]; then
+    f=/var/run/xen/ims-host-facts
+    say "hypervisor check: facts forced to amd/on, so that libxl asks Xen"
+    cp $f /tmp/facts.saved
+    printf 'iommu=amd\nintremap=on\nsource=proof: forced, to ask Xen\n' > $f
+    xl pci-ims-explain -p remap $EDU 2>&1 | grep -E 'hypervisor|strategy|outcome|Why' | show
+    cp /tmp/facts.saved $f
+    xl dmesg 2>/dev/null | grep -E 'IMS remap' | show
+fi
 
 # One guest per boot (an HVM guest takes minutes to boot under nested TCG):
 # the first policy's device is given at "xl create" (pci=[...]), each
@@ -205,7 +220,7 @@ for pol in ${pols#$first}; do
             say "pci-detach failed (try $try, exit $?)"; show < /tmp/detach.log; sleep 5
             xl pci-list $g 2>/dev/null | grep -q "${EDU#0000:}" || break
         done
-        waitcon "GUEST-DEVICE-GONE .* cell=($prev|unknown)\$" 120
+        waitcon "GUEST-DEVICE-GONE .* cell=($prev|unknown)" 120
         sleep 2
     fi
     cstart=$(wc -l < /tmp/$g.console)

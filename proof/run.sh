@@ -81,7 +81,7 @@ timeout -k 10 "${PROOF_TIMEOUT:-3600}" "$QEMU" -L /usr/share/qemu -L /usr/share/
     -trace amdvi_ir_err -trace amdvi_ir_target_abort -trace amdvi_err \
     -device "$iommu" -device edu,addr=05.0,dma_mask=0xffffffffffffffff \
     -kernel "$xen" -append "$xenargs" \
-    -initrd "$B/vmlinuz console=hvc0 loglevel=5 proof_run=$run proof_policies=$pols proof_db_amd=$dbamd proof_guest_native=$native,$B/dom0-proof.cpio.gz" \
+    -initrd "$B/vmlinuz console=hvc0 loglevel=5 proof_run=$run proof_policies=$pols proof_db_amd=$dbamd proof_hv=$([ $hv = yes ] && echo 1 || echo 0) proof_guest_native=$native,$B/dom0-proof.cpio.gz" \
     -serial "file:$log" >> "$qlog" 2>&1
 qrc=$?
 wall=$(( $(date +%s) - t0 ))
