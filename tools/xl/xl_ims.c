@@ -170,6 +170,11 @@ static void print_plan(const libxl_pci_ims_plan *p)
     printf("  device model x-ims:  %s (%s)\n",
            libxl_pci_ims_support_to_string(f->qemu_ims),
            src(f->qemu_ims_source));
+    /* Asked only when a plan needs the hypervisor (remap). */
+    if (f->hv_remap_source)
+        printf("  Xen IMS remap:       %s (%s)\n",
+               libxl_pci_ims_support_to_string(f->hv_remap),
+               f->hv_remap_source);
     printf("  guest:               %s%s\n",
            libxl_domain_type_to_string(f->guest_type),
            f->stubdomain ? ", device model in a stub domain" : "");
