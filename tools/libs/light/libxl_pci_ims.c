@@ -115,8 +115,10 @@ static libxl_pci_ims_strategy check_prerequisites(
         else if (f->intremap != LIBXL_PCI_IMS_INTREMAP_ON)
             missing = "remap needs interrupt remapping";
         else if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO)
-            missing = "this hypervisor lacks IMS remap support "
-                      "(XEN_DOMCTL_DEV_IMS_REMAP)";
+            /* Xen's own answer says which: lacks the flag, or refuses it. */
+            missing = f->hv_remap_source ? f->hv_remap_source
+                      : "this hypervisor lacks IMS remap support "
+                        "(XEN_DOMCTL_DEV_IMS_REMAP)";
         if (!missing)
             return cand;
         if (!may_degrade) {

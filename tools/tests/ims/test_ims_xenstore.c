@@ -762,6 +762,17 @@ static void test_attach_remap(void **state)
     free(v);
     libxl_pci_ims_plan_dispose(&plan);
 
+    /* Xen with the flag that refuses it here (VT-d, ...): says that. */
+    test_ims_remap_errno = EOPNOTSUPP;
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_STRICT, 0x28, &plan,
+                                 &written), ERROR_FAIL);
+    assert_non_null(strstr(plan.reason, "Xen cannot remap this device"));
+    assert_null(strstr(plan.reason, "lacks"));
+    assert_false(written);
+    libxl_pci_ims_plan_dispose(&plan);
+    test_ims_remap_errno = EINVAL;
+
     /* ...and auto falls back to expose, carried out by the device model. */
     assert_true(start_dm("x-ims"));
     libxl_pci_ims_plan_init(&plan);
