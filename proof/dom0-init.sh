@@ -180,7 +180,11 @@ if [ $rc != 0 ] || [ -z "$D" ]; then
     say "CELL-END $cell t=$(elapsed)"
     xl destroy $g >/dev/null 2>&1
     # the guest is still needed for the other policies: create it without edu
+    # (passthrough: without a device at creation, libxl creates the domain
+    # without an IOMMU context, and every later pci-attach fails with
+    # "cannot be assigned - no IOMMU?")
     sed -i "s/^pci = .*/pci = [ ]/" /tmp/$g.cfg
+    echo 'passthrough = "enabled"' >> /tmp/$g.cfg
     timeout 300 xl -v create -p /tmp/$g.cfg > /tmp/$g.create2 2>&1 ||
         { say "FATAL cannot create the guest"; show < /tmp/$g.create2; finish; }
     D=$(xl domid $g); attached=0
