@@ -652,11 +652,11 @@ const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
  */
 /*
  * Whether @pci is attached to @domid and, if so, the policy it was attached
- * with.
+ * with and its slot in the guest.
  */
-static bool attached_policy(libxl__gc *gc, uint32_t domid,
+static bool attached_device(libxl__gc *gc, uint32_t domid,
                             const libxl_device_pci *pci,
-                            libxl_pci_ims_policy *policy)
+                            libxl_pci_ims_policy *policy, uint32_t *vdevfn)
 {
     libxl_device_pci *list;
     bool attached = false;
@@ -666,6 +666,7 @@ static bool attached_policy(libxl__gc *gc, uint32_t domid,
     for (int i = 0; i < n; i++) {
         if (COMPARE_PCI(&list[i], pci)) {
             *policy = list[i].ims_policy;
+            *vdevfn = list[i].vdevfn;
             attached = true;
         }
     }
@@ -703,6 +704,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     bool have_domain = domid != INVALID_DOMID;
     libxl_pci_ims_policy policy = pci->ims_policy;
     libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
+    uint32_t vdevfn = 0;
     bool attached = false;
     uint32_t dm_domid = 0;
     int rc;
@@ -748,7 +750,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     plan->facts.guest_type = guest_type;
 
     if (have_domain)
-        attached = attached_policy(gc, domid, pci, &recorded);
+        attached = attached_device(gc, domid, pci, &recorded, &vdevfn);
     if (attached && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
         policy = recorded;
     policy = effective_policy(policy);
@@ -760,8 +762,11 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
             remap_recorded_at_attach(gc, pci, &plan->facts);
         libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
     }
+    /* The slot the guest sees it in, unless the caller names one. */
+    if (pci->vdevfn || !attached)
+        vdevfn = pci->vdevfn;
     libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
-                          pci->vdevfn);
+                          vdevfn);
     rc = 0;
 
  out:

@@ -630,6 +630,15 @@ static void test_explain_for_a_running_domain(void **state)
                                                LIBXL_DOMAIN_TYPE_INVALID,
                                                NULL, &pci, &plan), 0);
         assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+        /* ...in the slot the guest sees the device in (vdevfn-0). */
+        {
+            bool in_slot = false;
+
+            for (int i = 0; i < plan.num_xenstore; i++)
+                in_slot |= !!strstr(plan.xenstore[i].path,
+                                    "/device/pci-ims/28/");
+            assert_true(in_slot);
+        }
         pci.ims_policy = LIBXL_PCI_IMS_POLICY_DEFAULT;
         xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990");
         xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims");
