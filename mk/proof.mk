@@ -6,7 +6,9 @@
 #   make proof          outer QEMU, boot files, the four runs, the matrix
 #   make proof-qemu     only the outer QEMU (build/qemu-outer; cached)
 #   make proof-image    only the boot files (build/proof/lab/boot)
-#   make proof-run PROOF_RUN=amd-ir    one run (amd-ir amd-noir intel-ir intel-noir)
+#   make proof-run PROOF_RUN=amd-ir    one run (amd-ir amd-noir intel-ir intel-noir;
+#                       add -hv to boot our hypervisor, make xen-hypervisor,
+#                       and -native for native guest MSIs: amd-ir-hv-native)
 #   make proof-matrix   the matrix from the runs' logs so far
 #   make proof-test     unit test of ims-probe's pure parts (cmocka)
 #
