@@ -102,6 +102,7 @@ pols=$(echo "$proof_policies" | tr ',:' '  ')
 first=${pols%% *}
 plan() { # plan POLICY DOMID
     xl pci-ims-explain -p $1 -d $2 $EDU 2>&1 | show
+    xl pci-ims-list 2>&1 | show
     st=$(xenstore-read /libxl/pci/$(echo $EDU | tr ':.' '--')/ims_strategy 2>/dev/null || echo none)
     say "ims_strategy=$st"
     # (not xenstore-ls -p: Debian's xenstore-ls crashes on a missing path)

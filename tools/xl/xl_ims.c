@@ -326,6 +326,32 @@ int main_pci_ims_facts(int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+/* "dom N" for a device passed through to domain N, else "no". */
+static const char *assigned_to(const char *bdf, const libxl_dominfo *doms,
+                               int nr_doms, char *buf, size_t len)
+{
+    const char *answer = "no";
+
+    for (int i = 0; i < nr_doms && answer != buf; i++) {
+        libxl_device_pci *pcis;
+        int n = 0;
+
+        pcis = libxl_device_pci_list(ctx, doms[i].domid, &n);
+        for (int j = 0; j < n; j++) {
+            char b[16];
+
+            snprintf(b, sizeof(b), "%04x:%02x:%02x.%u", pcis[j].domain,
+                     pcis[j].bus, pcis[j].dev, pcis[j].func);
+            if (!strcmp(b, bdf)) {
+                snprintf(buf, len, "dom %u", doms[i].domid);
+                answer = buf;
+            }
+        }
+        libxl_device_pci_list_free(pcis, n);
+    }
+    return answer;
+}
+
 int main_pci_ims_list(int argc, char **argv)
 {
     libxl_pci_ims_plan *host = NULL, *applied;
@@ -339,6 +365,8 @@ int main_pci_ims_list(int argc, char **argv)
     }
 
     host = libxl_pci_ims_list_host(ctx, &nr_host);
+    if (!xl_offline)
+        dominfo = libxl_list_domain(ctx, &nr_doms);
     if (json) {
         printf("{\n\"host\": ");
         print_json_array_begin(&first);
@@ -351,12 +379,14 @@ int main_pci_ims_list(int argc, char **argv)
                "Assignable", "Strategy", "Outcome", "Database");
         for (i = 0; i < nr_host; i++) {
             const libxl_pci_ims_plan *p = &host[i];
-            char id[16];
+            char id[16], owner[16];
 
             snprintf(id, sizeof(id), "%04x:%04x", p->identity.vendor,
                      p->identity.device);
             printf("%-14s %-9s %-10s %-10s %-9s %s:%d\n", p->bdf, id,
-                   p->assignable ? "yes" : "no",
+                   p->assignable ? "yes"
+                   : assigned_to(p->bdf, dominfo, nr_doms, owner,
+                                 sizeof(owner)),
                    libxl_pci_ims_strategy_to_string(p->strategy),
                    libxl_pci_ims_outcome_to_string(p->outcome),
                    p->match.file, p->match.line);
@@ -365,8 +395,6 @@ int main_pci_ims_list(int argc, char **argv)
             printf("(no host device matches the IMS database)\n");
     }
 
-    if (!xl_offline)
-        dominfo = libxl_list_domain(ctx, &nr_doms);
     for (i = 0, first = 1; i < nr_doms; i++) {
         applied = libxl_pci_ims_list_applied(ctx, dominfo[i].domid,
                                              &nr_applied);
