@@ -13,6 +13,9 @@
 # RUN.result.  Exit 0 when every expected marker says ok; 1 otherwise.
 # LAB_TIMEOUT (seconds, default 900) bounds the whole boot; LAB_STALL (default
 # 300) stops a boot whose serial log has not grown for that long.
+# LAB_XEN=path/xen.gz boots that hypervisor instead of Debian's, e.g. ours
+# with the remap patches (make xen-hypervisor: build/xen-hv/xen.gz); the
+# scenario and its markers are the same (the lab database says expose).
 set -u
 
 setup() {
@@ -55,11 +58,18 @@ setup() {
         [ $run != nointremap ] || markers="$markers create-warning"
     fi
     log=$L/$run.serial.log
+    xen=$B/xen
+    if [ -n "${LAB_XEN:-}" ]; then
+        [ -f "$LAB_XEN" ] || { echo "run.sh: LAB_XEN=$LAB_XEN: no such file" >&2; exit 2; }
+        # QEMU's multiboot loader wants the ELF, not xen.gz
+        xen=$B/xen-lab-xen
+        gzip -dcf "$LAB_XEN" > "$xen"
+    fi
 }
 
 boot() {
     rm -f "$log" "$L/$run.qemu.log" "$L/$run.result"
-    echo "lab: run $run: $iommu, Xen iommu=$iommuopt, -cpu $cpu, timeout ${timeout_s}s"
+    echo "lab: run $run: $iommu, Xen $xen ($(sha256sum < "$xen" | cut -c1-16)) iommu=$iommuopt, -cpu $cpu, timeout ${timeout_s}s"
     local t0=$(date +%s)
     # Both edu devices at fixed slots: not 00:02.0, which xen-pci-passthrough
     # refuses as "IGD" (and which the VT-d run would otherwise give edu).
@@ -68,7 +78,7 @@ boot() {
         -m 3072 -smp 2 -nodefaults -vga none -display none -no-reboot \
         -device "$iommu" \
         -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
-        -kernel "$B/xen" -append "$xenargs iommu=$iommuopt" \
+        -kernel "$xen" -append "$xenargs iommu=$iommuopt" \
         -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_malloc_check=${LAB_MALLOC_CHECK:-0} lab_guest_wait=${LAB_GUEST_WAIT:-300},$B/dom0.cpio.gz" \
         -serial "file:$log" > "$L/$run.qemu.log" 2>&1 &
     local pid=$! size=-1 same=0 now

@@ -7,14 +7,15 @@
 #   make lab-image    only fetch the packages and build the boot files
 #
 # LAB_TIMEOUT=seconds bounds each boot; LAB_DM=path uses another device model
-# (LAB_DM_IMS=yes when it has the x-ims property).
+# (LAB_DM_IMS=yes when it has the x-ims property); LAB_XEN=path/xen.gz boots
+# another hypervisor (e.g. build/xen-hv/xen.gz, make xen-hypervisor).
 
 LAB      := $(BUILD)/lab
 LAB_ENV  := LAB=$(LAB) XEN=$(XEN) LABSRC=$(TOP)/lab \
             $(if $(LAB_DM),LAB_DM=$(LAB_DM)) $(if $(LAB_DM_IMS),LAB_DM_IMS=$(LAB_DM_IMS)) \
             $(if $(LAB_TIMEOUT),LAB_TIMEOUT=$(LAB_TIMEOUT)) \
             $(if $(LAB_MALLOC_CHECK),LAB_MALLOC_CHECK=$(LAB_MALLOC_CHECK)) \
-            $(foreach v,LAB_STALL LAB_CPU LAB_GUEST_WAIT,$(if $($(v)),$(v)=$($(v))))
+            $(foreach v,LAB_STALL LAB_CPU LAB_GUEST_WAIT LAB_XEN,$(if $($(v)),$(v)=$($(v))))
 LAB_RUNS ?= amd intel nointremap
 
 .PHONY: lab lab-smoke lab-run lab-image lab-fetch
