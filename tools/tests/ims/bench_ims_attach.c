@@ -105,7 +105,11 @@ static void report(const char *what, double total_us, int n)
 int main(void)
 {
     const char *root = test_tmpdir();
-    char sock[128], arg[160], cmd[512], *db;
+    const char *dm_argv[] = {
+        "/usr/libexec/xen-qemu-system-i386", "-machine", "pc", "-accel",
+        "qtest", "-nodefaults", "-display", "none", "-qmp", "@QMP-SERVER@",
+        NULL };
+    char cmd[512], *db;
     pid_t qemu;
     double t0, plan_us, cold_us, warm_us, add_us;
     int i, n_plan = 2000, n_prep = 30, n_add = 20, rc = 1;
@@ -129,18 +133,11 @@ int main(void)
     setenv("LIBXL_IMS_DB", db, 1);
     setenv("LIBXL_IMS_PCI_DUMP", test_fixture("pci/wcn6855-lenovo.lspci"), 1);
 
-    snprintf(sock, sizeof(sock), "/var/run/xen/qmp-libxl-%u", DOMID);
-    unlink(sock);
-    qemu = fork();
-    if (!qemu) {
-        snprintf(arg, sizeof(arg), "unix:%s,server=on,wait=off", sock);
-        execl("/usr/libexec/xen-qemu-system-i386", "qemu", "-machine", "pc",
-              "-accel", "qtest", "-nodefaults", "-display", "none", "-qmp",
-              arg, (char *)NULL);
-        _exit(127);
+    qemu = test_dm_start(DOMID, dm_argv);
+    if (qemu < 0) {
+        fprintf(stderr, "bench_ims_attach: Debian's device model did not start\n");
+        return 1;
     }
-    for (i = 0; i < 1000 && access(sock, F_OK); i++)
-        usleep(10000);
 
     t0 = now_us();
     for (i = 0; i < n_plan; i++)
@@ -179,8 +176,7 @@ int main(void)
     rc = 0;
 
  out:
-    kill(qemu, SIGTERM);
-    waitpid(qemu, NULL, 0);
+    test_dm_stop(&qemu, DOMID);
     test_ctx_free(ctx);
     test_xenstored_stop();
     test_tmpdir_cleanup();

@@ -101,4 +101,16 @@ int test_ims_attach_prepare(libxl_ctx *ctx, uint32_t domid, int bus,
                             bool undo, libxl_pci_ims_plan *out,
                             bool *written);
 
+/*
+ * A device model for domid: the QMP socket libxl's client connects to
+ * (/var/run/xen/qmp-libxl-<domid>), and a program started on it.  argv is
+ * the command (argv[0] the path, stdio to /dev/null); an argument "@QMP@"
+ * becomes the socket's path and "@QMP-SERVER@" QEMU's -qmp argument for
+ * it.  Returns the pid once the socket exists, -1 otherwise.
+ * test_dm_stop() ends it and removes the socket.  (harness_attach.c)
+ */
+const char *test_dm_socket(uint32_t domid);
+pid_t test_dm_start(uint32_t domid, const char *const argv[]);
+void test_dm_stop(pid_t *pid, uint32_t domid);
+
 #endif

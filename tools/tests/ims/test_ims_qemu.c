@@ -191,45 +191,23 @@ static void test_probe_not_a_device_model(void **state)
 /*----- the attach step with the real patched device model -----*/
 
 static pid_t dm_pid = -1;
-static char dm_sock[96];
 
 /* The patched QEMU on the QMP socket libxl uses for DOMID, on a PC
  * machine (a PCI bus for query-pci and device_add), without Xen. */
 static bool start_patched_dm(void)
 {
-    char arg[200];
+    const char *argv[] = {
+        patched, "-machine", "pc", "-accel", "qtest", "-nodefaults",
+        "-display", "none", "-L", "/usr/share/seabios", "-qmp",
+        "@QMP-SERVER@", NULL };
 
-    snprintf(dm_sock, sizeof(dm_sock), "/var/run/xen/qmp-libxl-%u", DOMID);
-    if (system("mkdir -p /var/run/xen")) return false;
-    unlink(dm_sock);
-    dm_pid = fork();
-    if (dm_pid < 0) return false;
-    if (!dm_pid) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        snprintf(arg, sizeof(arg), "unix:%s,server=on,wait=off", dm_sock);
-        execl(patched, "qemu", "-machine", "pc", "-accel", "qtest",
-              "-nodefaults", "-display", "none", "-L", "/usr/share/seabios",
-              "-qmp", arg, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 1000; i++) {
-        if (!access(dm_sock, F_OK)) return true;
-        usleep(10000);
-    }
-    return false;
+    dm_pid = test_dm_start(DOMID, argv);
+    return dm_pid > 0;
 }
 
 static void stop_dm(void)
 {
-    if (dm_pid > 0) {
-        kill(dm_pid, SIGTERM);
-        waitpid(dm_pid, NULL, 0);
-    }
-    dm_pid = -1;
-    unlink(dm_sock);
+    test_dm_stop(&dm_pid, DOMID);
 }
 
 /* One line of QMP from fd (the reply or event), malloc'd. */
@@ -273,7 +251,7 @@ static char *device_add_with(const libxl_pci_ims_plan *plan)
 
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_true(fd >= 0);
-    memcpy(sa.sun_path, dm_sock, sizeof(dm_sock));
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", test_dm_socket(DOMID));
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     g = qmp_line(fd);                       /* greeting */
     assert_non_null(g);

@@ -369,48 +369,25 @@ static void test_policy_read_back_from_backend(void **state)
 
 static pid_t dm_pid = -1;
 
-/* A device model on the QMP socket libxl uses for DOMID. */
+/* A device model on the QMP socket libxl uses for DOMID: Debian's, or
+ * the fake QMP server answering as KIND. */
 static bool start_dm(const char *kind)
 {
-    char sock[128], arg[160];
+    char script[512];
+    const char *stock[] = {
+        "/usr/libexec/xen-qemu-system-i386", "-machine", "none", "-accel",
+        "qtest", "-nodefaults", "-display", "none", "-qmp", "@QMP-SERVER@",
+        NULL };
+    const char *fake[] = { "/usr/bin/python3", script, "@QMP@", kind, NULL };
 
-    snprintf(sock, sizeof(sock), "/var/run/xen/qmp-libxl-%u", DOMID);
-    if (system("mkdir -p /var/run/xen")) return false;
-    unlink(sock);
-    dm_pid = fork();
-    if (dm_pid < 0) return false;
-    if (!dm_pid) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (!strcmp(kind, "stock")) {
-            snprintf(arg, sizeof(arg), "unix:%s,server=on,wait=off", sock);
-            execl("/usr/libexec/xen-qemu-system-i386", "qemu", "-machine",
-                  "none", "-accel", "qtest", "-nodefaults", "-display",
-                  "none", "-qmp", arg, (char *)NULL);
-        } else {
-            char script[512];
-            snprintf(script, sizeof(script), "%s/fake-qmp-server",
-                     getenv("IMS_TOP"));
-            execl("/usr/bin/python3", "python3", script, sock, kind,
-                  (char *)NULL);
-        }
-        _exit(127);
-    }
-    for (int i = 0; i < 1000; i++) {
-        if (!access(sock, F_OK)) return true;
-        usleep(10000);
-    }
-    return false;
+    snprintf(script, sizeof(script), "%s/fake-qmp-server", getenv("IMS_TOP"));
+    dm_pid = test_dm_start(DOMID, strcmp(kind, "stock") ? fake : stock);
+    return dm_pid > 0;
 }
 
 static void stop_dm(void)
 {
-    if (dm_pid > 0) {
-        kill(dm_pid, SIGTERM);
-        waitpid(dm_pid, NULL, 0);
-    }
-    dm_pid = -1;
+    test_dm_stop(&dm_pid, DOMID);
 }
 
 static int run_prepare_bus(libxl_pci_ims_policy policy, int bus,
