@@ -313,6 +313,8 @@ il=$(printf '%s\n' "$OUT" | grep -E '"(pci_)?ims_policy"' | tr -s ' ' | tr '\n' 
 [ -n "$il" ]; result list-l $? "$il"
 x xl pci-ims-list
 r=$RC; printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}" || r=1
+# the host line names the domain the device is passed through to
+printf '%s\n' "$OUT" | grep -q "^$EDU1 .* dom $D " || r=1
 result pci-ims-list $r "$(printf '%s\n' "$OUT" | grep "${EDU1#0000:}" | head -2 | tr -s ' ' | tr '\n' ';')"
 
 if [ "$lab_mode" = full ]; then
