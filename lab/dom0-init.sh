@@ -9,6 +9,7 @@
 #   lab_ir=on|off     expected interrupt remapping
 #   lab_mode=full|failure|smoke   which scenario
 #   lab_dm_ims=yes|no whether the device model has the x-ims property
+#   lab_xen=stock|ours  Debian's hypervisor, or ours with the remap patches
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export LD_LIBRARY_PATH=
 mount -t proc proc /proc
@@ -25,7 +26,7 @@ T0=$(cut -d. -f1 /proc/uptime)
 for kv in $(cat /proc/cmdline); do
     case "$kv" in lab_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
 done
-: "${lab_run:=unknown}" "${lab_iommu:=amd}" "${lab_ir:=on}" "${lab_mode:=full}" "${lab_dm_ims:=no}"
+: "${lab_run:=unknown}" "${lab_iommu:=amd}" "${lab_ir:=on}" "${lab_mode:=full}" "${lab_dm_ims:=no}" "${lab_xen:=stock}"
 
 FAILS=0
 CHECKS=0
@@ -162,6 +163,7 @@ x xl pci-ims-explain -j --pv "$EDU1"
 s=$(printf '%s\n' "$OUT" | jget strategy); s=${s:-none}
 [ "$s" = none ]; result explain-pv $? "PV guest: strategy=$s (absent in JSON = none)"
 
+
 x xl pci-ims-explain -j 0000:00:00.0
 s=$(printf '%s\n' "$OUT" | jget strategy); s=${s:-none}; mt=$(printf '%s\n' "$OUT" | jget matched)
 [ "$s" = none ] && [ "$mt" != true ]; result explain-not-in-db $? "host bridge 00:00.0: strategy=$s matched=${mt:-false}"
@@ -172,6 +174,21 @@ for b in $EDUS; do x xl pci-assignable-add $b || r=1; done
 x xl pci-assignable-list
 for b in $EDUS; do printf '%s\n' "$OUT" | grep -q "${b#0000:}" || r=1; done
 result assignable $r "$EDUS"
+
+# remap: libxl asks the hypervisor (XEN_DOMCTL_test_assign_device with
+# XEN_DOMCTL_DEV_IMS_REMAP) when the host could have it, AMD with interrupt
+# remapping: Debian's Xen lacks the flag (EINVAL), ours (LAB_XEN) has it.
+# (Xen answers only for an assignable device: after pci-assignable-add.)
+x xl pci-ims-explain -j -p remap "$EDU1"
+hv=$(printf '%s\n' "$OUT" | jget hv_remap); hv=${hv:-unknown}
+src=$(printf '%s\n' "$OUT" | jstr hv_remap_source)
+if [ "$lab_iommu" = amd ] && [ "$lab_ir" = on ]; then
+    if [ "$lab_xen" = ours ]; then want=yes; else want=no; fi
+    [ "$hv" = $want ] && { [ $want = yes ] || printf '%s\n' "$src" | grep -q 'lacks IMS remap support'; }
+else
+    want=unknown; [ "$hv" = unknown ]     # refused before Xen is asked
+fi
+result explain-remap $? "policy remap on $lab_xen Xen: hypervisor answer $hv (expected $want): ${src:-not asked}"
 
 # ---------------------------------------------------------------- guests
 hvmcfg() { # hvmcfg NAME POLICY PCI-LIST

@@ -33,8 +33,8 @@ setup() {
     xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0"
     iommuopt=verbose
     local full="boot facts-record facts db db-writable-refused devices explain
-      explain-no-expose-without-ir explain-strict explain-pv explain-not-in-db
-      assignable create create-warning guest-sees-device xenstore-plan
+      explain-no-expose-without-ir explain-strict explain-pv
+      explain-not-in-db assignable explain-remap create create-warning guest-sees-device xenstore-plan
       msi-readback backend-opts pci-list list-l pci-ims-list hotplug-strict-refused
       hotplug-attach hotplug-xenstore-plan guest-sees-hotplug hotplug-detach
       guest-sees-unplug destroy-clean pv-create pv-plan pv-destroy-clean done"
@@ -47,7 +47,7 @@ setup() {
                exp="lab_iommu=amd lab_ir=off lab_mode=failure"
                markers="boot facts-record facts db db-writable-refused devices explain
                         explain-no-expose-without-ir explain-strict explain-pv
-                        explain-not-in-db assignable create-strict-refused create
+                        explain-not-in-db assignable explain-remap create-strict-refused create
                         create-warning xenstore-plan backend-opts pci-list list-l
                         pci-ims-list destroy-clean done" ;;
     *) echo "run.sh: unknown run $run" >&2; exit 2 ;;
@@ -58,8 +58,9 @@ setup() {
         [ $run != nointremap ] || markers="$markers create-warning"
     fi
     log=$L/$run.serial.log
-    xen=$B/xen
+    xen=$B/xen labxen=stock
     if [ -n "${LAB_XEN:-}" ]; then
+        labxen=ours
         [ -f "$LAB_XEN" ] || { echo "run.sh: LAB_XEN=$LAB_XEN: no such file" >&2; exit 2; }
         # QEMU's multiboot loader wants the ELF, not xen.gz
         xen=$B/xen-lab-xen
@@ -79,7 +80,7 @@ boot() {
         -device "$iommu" \
         -device "$edu,addr=05.0" -device "$edu,addr=06.0" \
         -kernel "$xen" -append "$xenargs iommu=$iommuopt" \
-        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_malloc_check=${LAB_MALLOC_CHECK:-0} lab_guest_wait=${LAB_GUEST_WAIT:-300},$B/dom0.cpio.gz" \
+        -initrd "$B/vmlinuz console=hvc0 loglevel=5 lab_run=$run $exp lab_dm_ims=$dm_ims lab_xen=$labxen lab_malloc_check=${LAB_MALLOC_CHECK:-0} lab_guest_wait=${LAB_GUEST_WAIT:-300},$B/dom0.cpio.gz" \
         -serial "file:$log" > "$L/$run.qemu.log" 2>&1 &
     local pid=$! size=-1 same=0 now
     # A boot that prints nothing for $stall_s seconds is stuck (seen once
