@@ -12,8 +12,10 @@
 #   make proof-matrix   the matrix from the runs' logs so far
 #   make proof-test     unit test of ims-probe's pure parts (cmocka)
 #
-# PROOF_RUNS (default: the key runs first), PROOF_POLICIES (default
-# off,auto,expose,export), PROOF_TIMEOUT (seconds per boot).
+# PROOF_RUNS (default: the key runs first; the remap cells are
+# PROOF_RUNS="amd-ir-hv amd-ir-hv-native intel-ir-hv amd-noir-hv"),
+# PROOF_POLICIES (default off,auto,expose,export; remap,off,auto on -hv
+# runs), PROOF_TIMEOUT (seconds per boot).
 
 PROOF_RUNS     ?= amd-ir intel-ir amd-noir intel-noir
 PROOF_ENV      := BUILD=$(BUILD) XEN=$(XEN) \
@@ -29,13 +31,16 @@ proof-image: $(XEN)/tools/xl/xl
 	@test -x $(BUILD)/qemu/build/qemu-system-i386 || $(MAKE) qemu
 	@$(PROOF_ENV) $(TOP)/proof/mkimage.sh
 
-proof-run: proof-qemu proof-image
+# runs on our hypervisor (-hv) need make xen-hypervisor's xen.gz
+PROOF_NEEDS_HV = $(if $(findstring -hv,$(1)),xen-hypervisor)
+
+proof-run: proof-qemu proof-image $(call PROOF_NEEDS_HV,$(PROOF_RUN))
 	@$(PROOF_ENV) $(TOP)/proof/run.sh $(PROOF_RUN)
 
 proof-matrix:
 	@python3 $(TOP)/proof/matrix.py $(BUILD)/proof
 
-proof: proof-qemu proof-image
+proof: proof-qemu proof-image $(call PROOF_NEEDS_HV,$(PROOF_RUNS))
 	@for r in $(PROOF_RUNS); do $(PROOF_ENV) $(TOP)/proof/run.sh $$r; done
 	@python3 $(TOP)/proof/matrix.py $(BUILD)/proof
 
