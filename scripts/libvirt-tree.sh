@@ -20,7 +20,7 @@
 #                                      libvirt to ecosystem/libvirt/patches/
 #   scripts/libvirt-tree.sh reset      drop edits made by hand in the tree
 #
-# The source tree ($BUILD/libvirt/src) is a git repository:
+# The source tree ($BUILD/libvirt/src) is a git repository (scripts/debsrc-lib.sh):
 # refs/libvirt/pristine is the .orig tarball plus debian/, refs/libvirt/debian
 # that with Debian's patches applied, and HEAD one commit per patch of
 # ecosystem/libvirt/patches/series on top of it.  sync moves the work tree
@@ -53,13 +53,16 @@ TREE=$BUILD/libvirt/src
 OUT=$BUILD/libvirt/build
 XEN=$BUILD/xen
 PATCHES=$TOP/ecosystem/libvirt/patches
-WANT_SHA=${LIBVIRT_SRC_SHA256:-$LIBVIRT_ORIG_SHA256}
 JOBS=${JOBS:-$(nproc)}
 NICE=${NICE-nice -n 19}
 
 die() { echo "libvirt-tree: error: $*" >&2; exit 1; }
 say() { echo "libvirt-tree: $*"; }
-. "$TOP/scripts/debian-lib.sh"
+DS_NAME=libvirt DS_PKG=libvirt DS_VAR=LIBVIRT DS_CONF=ecosystem/libvirt/source.conf
+DS_VERSION=$LIBVIRT_DEB_VERSION DS_REFS=refs/libvirt DS_SCRIPT=scripts/libvirt-tree.sh
+DS_ORIG=$LIBVIRT_ORIG_TARBALL DS_ORIG_SHA=$LIBVIRT_ORIG_SHA256
+DS_DEB=$LIBVIRT_DEBIAN_TARBALL DS_DEB_SHA=$LIBVIRT_DEBIAN_SHA256
+. "$TOP/scripts/debsrc-lib.sh"
 
 # The part of Debian's Build-Depends that this configuration needs
 # (libvirt's required libraries and programs, yajl for the libxl driver's
@@ -78,152 +81,6 @@ MOCKS="libxlmock.so"
 
 # shellcheck disable=SC2086 # (a list, word-split on purpose)
 deps() { install_missing $DEPS; }
-
-verify() {
-    local f=$1 want=$2 hint=$3 got
-    got=$(sha256sum "$f" | cut -d' ' -f1)
-    [ "$got" = "$want" ] && return 0
-    die "$f: sha256 $got does not match the pinned $want (ecosystem/libvirt/source.conf).
-  Refusing to build a libvirt other than Debian's $LIBVIRT_DEB_VERSION.
-  $hint"
-}
-
-fetch() {
-    mkdir -p "$DL"
-    local orig=$DL/$LIBVIRT_ORIG_TARBALL deb=$DL/$LIBVIRT_DEBIAN_TARBALL f
-    if [ -n "${LIBVIRT_SRC_DIR:-}" ]; then
-        for f in "$LIBVIRT_ORIG_TARBALL" "$LIBVIRT_DEBIAN_TARBALL"; do
-            [ -f "$LIBVIRT_SRC_DIR/$f" ] || die "LIBVIRT_SRC_DIR=$LIBVIRT_SRC_DIR has no $f"
-            cp -f "$LIBVIRT_SRC_DIR/$f" "$DL/$f"
-        done
-    elif [ ! -f "$orig" ] || [ ! -f "$deb" ]; then
-        ensure_deb_src "set LIBVIRT_SRC_DIR"
-        say "fetching libvirt=$LIBVIRT_DEB_VERSION from Debian's archive"
-        (cd "$DL" && apt-get source --download-only -q "libvirt=$LIBVIRT_DEB_VERSION") ||
-            die "apt-get source libvirt=$LIBVIRT_DEB_VERSION failed (apt-cache showsrc libvirt lists the versions; set LIBVIRT_SRC_DIR to build from local copies)"
-        [ -f "$orig" ] || die "apt-get source did not produce $LIBVIRT_ORIG_TARBALL"
-        [ -f "$deb" ] || die "apt-get source did not produce $LIBVIRT_DEBIAN_TARBALL"
-    fi
-    verify "$orig" "$WANT_SHA" \
-        "If you really mean to build another source, set LIBVIRT_SRC_SHA256=<its sha256>."
-    # Debian's patches come with the version; another .orig means the user
-    # chose another source knowingly, so only the pinned pair is checked.
-    [ -n "${LIBVIRT_SRC_SHA256:-}" ] || verify "$deb" "$LIBVIRT_DEBIAN_SHA256" \
-        "Remove it to fetch it again (or set LIBVIRT_SRC_DIR to a directory with the right one)."
-}
-
-git_l() { git -C "$TREE" -c user.name=xen-pci-ims -c user.email=build@localhost "$@"; }
-
-# Unpack the .orig tarball and apply debian/patches/series (once).
-unpack() {
-    local stamp=$TREE/.git/ims-debian-sha256 want="$WANT_SHA $LIBVIRT_DEB_VERSION"
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-        return 0
-    fi
-    [ ! -e "$TREE" ] || die "$TREE exists but is not from the pinned source: remove it (rm -rf $BUILD/libvirt)"
-    say "unpacking $LIBVIRT_ORIG_TARBALL"
-    local tmp=$BUILD/.libvirt-unpack
-    rm -rf "$tmp"
-    mkdir -p "$tmp/src"
-    tar -C "$tmp/src" --strip-components=1 -xf "$DL/$LIBVIRT_ORIG_TARBALL"
-    tar -C "$tmp/src" -xf "$DL/$LIBVIRT_DEBIAN_TARBALL"
-    git -C "$tmp/src" init -q
-    git -C "$tmp/src" add -A -f .
-    git -C "$tmp/src" -c user.name=xen-pci-ims -c user.email=build@localhost \
-        commit -q -m "pristine $LIBVIRT_ORIG_TARBALL + debian/ of $LIBVIRT_DEB_VERSION"
-    git -C "$tmp/src" update-ref refs/libvirt/pristine HEAD
-    say "applying Debian's patches (debian/patches/series)"
-    local p opts
-    while read -r p opts; do
-        case "$p" in ''|'#'*) continue ;; esac
-        # shellcheck disable=SC2086 # (series options, word-split on purpose)
-        (cd "$tmp/src" && patch -s -p1 --fuzz=0 --no-backup-if-mismatch ${opts:-} \
-            -i "debian/patches/$p") ||
-            die "Debian's patch $p does not apply"
-    done < "$tmp/src/debian/patches/series"
-    git -C "$tmp/src" add -A -f .
-    git -C "$tmp/src" -c user.name=xen-pci-ims -c user.email=build@localhost \
-        commit -q -m "Debian's libvirt $LIBVIRT_DEB_VERSION (debian/patches/series applied)"
-    git -C "$tmp/src" update-ref refs/libvirt/debian HEAD
-    echo "$want" > "$tmp/src/.git/ims-debian-sha256"
-    mkdir -p "$(dirname "$TREE")"
-    mv "$tmp/src" "$TREE"
-    rm -rf "$tmp"
-}
-
-series() {
-    [ -f "$PATCHES/series" ] || return 0
-    local p
-    while read -r p; do
-        case "$p" in ''|'#'*) continue ;; esac
-        [ -f "$PATCHES/$p" ] || die "ecosystem/libvirt/patches/series lists $p, which does not exist"
-        echo "$p"
-    done < "$PATCHES/series"
-}
-
-# Build the commit chain debian + patches/series (without touching the
-# work tree) and print its head.
-chain() {
-    local idx=$BUILD/.libvirt-sync-index head p tree info msg
-    head=$(git_l rev-parse refs/libvirt/debian)
-    rm -f "$idx"
-    GIT_INDEX_FILE=$idx git_l read-tree "$head"
-    msg=$(mktemp)
-    for p in $(series); do
-        GIT_INDEX_FILE=$idx git_l apply --cached --whitespace=nowarn "$PATCHES/$p" >&2 ||
-            { rm -f "$idx" "$msg"; die "patch $p does not apply to Debian's libvirt plus the patches before it"; }
-        tree=$(GIT_INDEX_FILE=$idx git_l write-tree)
-        info=$(git_l mailinfo "$msg" /dev/null < "$PATCHES/$p")
-        head=$(
-            export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
-            GIT_AUTHOR_NAME=$(sed -n 's/^Author: //p' <<<"$info")
-            GIT_AUTHOR_EMAIL=$(sed -n 's/^Email: //p' <<<"$info")
-            GIT_AUTHOR_DATE=$(sed -n 's/^Date: //p' <<<"$info")
-            GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL \
-            GIT_COMMITTER_DATE=$GIT_AUTHOR_DATE \
-            git -C "$TREE" commit-tree "$tree" -p "$head" \
-                -F <(sed -n 's/^Subject: //p' <<<"$info"; echo; cat "$msg"))
-    done
-    rm -f "$idx" "$msg"
-    echo "$head"
-}
-
-sync_tree() {
-    unpack
-    local new cur
-    new=$(chain)
-    cur=$(git_l rev-parse HEAD)
-    if [ "$(git_l rev-parse "$new^{tree}")" = "$(git_l rev-parse "$cur^{tree}")" ]; then
-        git_l update-ref --no-deref HEAD "$new"
-        git_l update-ref refs/libvirt/applied "$new"
-        return 0
-    fi
-    git_l read-tree -m -u "$cur" "$new" ||
-        die "the build tree has local edits to files that ecosystem/libvirt/patches changes.
-  Commit them and run scripts/libvirt-tree.sh export, or drop them: scripts/libvirt-tree.sh reset"
-    git_l update-ref --no-deref HEAD "$new"
-    git_l update-ref refs/libvirt/applied "$new"
-    say "tree updated: $(git_l diff --name-only "$cur" "$new" | wc -l) file(s) changed"
-}
-
-reset_tree() {
-    unpack
-    git_l reset -q --hard refs/libvirt/applied
-}
-
-# Commits on top of Debian's libvirt in the build tree -> patches/.
-export_patches() {
-    local n
-    n=$(git_l rev-list --count refs/libvirt/debian..HEAD)
-    [ "$n" -gt 0 ] || die "no commits on top of refs/libvirt/debian in $TREE"
-    mkdir -p "$PATCHES"
-    rm -f "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch
-    git_l format-patch -q --no-signature --zero-commit -N \
-        -o "$PATCHES" refs/libvirt/debian..HEAD
-    (cd "$PATCHES" && ls [0-9][0-9][0-9][0-9]-*.patch) > "$PATCHES/series"
-    git_l update-ref refs/libvirt/applied HEAD
-    say "wrote $n patch(es) to ecosystem/libvirt/patches/"
-}
 
 # The patched libxl driver must still build against a libxenlight without
 # LIBXL_HAVE_PCI_IMS (there it refuses ims=): compile libxl_conf.c with
@@ -333,7 +190,7 @@ configure() {
 
 # Files our patches change: the compiler's warnings in them are errors.
 patched_c_files() {
-    git_l diff --name-only refs/libvirt/debian HEAD -- '*.c' '*.h'
+    ds_git diff --name-only refs/libvirt/debian HEAD -- '*.c' '*.h'
 }
 
 build() {
@@ -371,13 +228,13 @@ run_tests() {
 
 case "${1:-}" in
 deps) deps ;;
-fetch) fetch ;;
-sync) sync_tree ;;
+fetch) ds_fetch ;;
+sync) ds_sync ;;
 configure) configure ;;
 build) build ;;
 test) run_tests ;;
 stock) stock ;;
-export) export_patches ;;
-reset) reset_tree ;;
+export) ds_export ;;
+reset) ds_reset ;;
 *) echo "usage: $0 deps|fetch|sync|configure|build|test|stock|export|reset" >&2; exit 2 ;;
 esac
