@@ -326,17 +326,30 @@ static void test_bad_perms_write_nothing(void **state)
     GC_FREE;
 }
 
+typedef struct { const char *k, *v; } xs_node;
+
+/* DOMID's PCI backend, as libxl_pci.c writes it. */
+static void write_pci_backend(const xs_node *nodes, size_t n)
+{
+    char path[128];
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/%s",
+                 DOMID, nodes[i].k);
+        assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
+                             strlen(nodes[i].v)));
+    }
+}
+
 /*
  * The policy survives a toolstack restart: libxl_device_pci_list() reads
  * it back from the backend's opts-N, as xl pci-list and xl list -l do.
  */
 static void test_policy_read_back_from_backend(void **state)
 {
-    const char *be = "/local/domain/0/backend/pci/31990/0";
     libxl_device_pci *pcis;
     int n = 0;
-    char path[128];
-    static const struct { const char *k, *v; } nodes[] = {
+    static const xs_node nodes[] = {
         { "num_devs", "2" },
         { "dev-0", "0000:04:00.0" }, { "vdevfn-0", "28" },
         { "opts-0", "msitranslate=0,power_mgmt=0,permissive=0,"
@@ -347,12 +360,8 @@ static void test_policy_read_back_from_backend(void **state)
                     "rdm_policy=strict" },
     };
 
-    xs_rm(ctx->xsh, XBT_NULL, be);
-    for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", be, nodes[i].k);
-        assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
-                             strlen(nodes[i].v)));
-    }
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990/0");
+    write_pci_backend(nodes, sizeof(nodes) / sizeof(nodes[0]));
     pcis = libxl_device_pci_list(ctx, DOMID, &n);
     assert_int_equal(n, 2);
     assert_int_equal(pcis[0].bus, 4);
@@ -580,20 +589,14 @@ static void test_explain_for_a_running_domain(void **state)
 
     /* Without -p, the policy the device was attached with. */
     {
-        const char *be = "/local/domain/0/backend/pci/31990/0";
-        char path[128];
-        static const struct { const char *k, *v; } nodes[] = {
+        static const xs_node nodes[] = {
             { "num_devs", "1" }, { "dev-0", "0000:04:00.0" },
             { "vdevfn-0", "28" },
             { "opts-0", "msitranslate=0,power_mgmt=0,permissive=0,"
                         "rdm_policy=strict,ims_policy=off" },
         };
 
-        for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-            snprintf(path, sizeof(path), "%s/%s", be, nodes[i].k);
-            assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
-                                 strlen(nodes[i].v)));
-        }
+        write_pci_backend(nodes, sizeof(nodes) / sizeof(nodes[0]));
         assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims",
                              "yes", 3));
         assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
@@ -782,15 +785,13 @@ static void test_attach_remap(void **state)
  * (the device is assigned), the attach's record does. */
 static void test_explain_attached_remap(void **state)
 {
-    const char *be = "/local/domain/0/backend/pci/31990/0";
     const char *rec = "/libxl/pci/0000-04-00-0/ims_strategy";
-    static const struct { const char *k, *v; } nodes[] = {
+    static const xs_node nodes[] = {
         { "num_devs", "1" }, { "dev-0", "0000:04:00.0" },
         { "vdevfn-0", "28" }, { "opts-0", "ims_policy=auto" },
     };
     libxl_pci_ims_plan plan;
     libxl_device_pci pci;
-    char path[128];
 
     remap_host();
     test_assign_errno = EINVAL;     /* assigned: not assignable */
@@ -809,11 +810,7 @@ static void test_explain_attached_remap(void **state)
     assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
 
-    for (unsigned i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", be, nodes[i].k);
-        assert_true(xs_write(ctx->xsh, XBT_NULL, path, nodes[i].v,
-                             strlen(nodes[i].v)));
-    }
+    write_pci_backend(nodes, sizeof(nodes) / sizeof(nodes[0]));
     assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
                                            LIBXL_DOMAIN_TYPE_INVALID, NULL,
                                            &pci, &plan), 0);
