@@ -8,6 +8,7 @@
 #         intel       VT-d, interrupt remapping on, full scenario
 #         nointremap  AMD-Vi, Xen booted with iommu=no-intremap: the failure run
 #         smoke       AMD-Vi, the full scenario (what make lab-smoke runs)
+#         hv          the same on LAB_XEN (make check-lab-hv: our hypervisor)
 #
 # Artefacts: $LAB/logs/RUN.serial.log (Xen, dom0 and scenario), RUN.qemu.log,
 # RUN.result.  Exit 0 when every expected marker says ok; 1 otherwise.
@@ -40,6 +41,9 @@ setup() {
       guest-sees-unplug destroy-clean pv-create pv-plan pv-destroy-clean done"
     case $run in
     amd|smoke) iommu=amd-iommu,intremap=on; exp="lab_iommu=amd lab_ir=on lab_mode=full"
+               markers=$full ;;
+    hv)        [ -n "${LAB_XEN:-}" ] || { echo "run.sh: run hv needs LAB_XEN (make xen-hypervisor)" >&2; exit 2; }
+               iommu=amd-iommu,intremap=on; exp="lab_iommu=amd lab_ir=on lab_mode=full"
                markers=$full ;;
     intel)     iommu=intel-iommu,intremap=on; exp="lab_iommu=intel lab_ir=on lab_mode=full"
                markers=$full ;;
