@@ -40,11 +40,11 @@ lab-smoke: lab-image
 	@$(LAB_ENV) $(TOP)/lab/run.sh smoke
 
 # make check's lab steps.  A run that fails is run again, up to
-# LAB_ATTEMPTS times in all (default 3), so that the lab's own instability
+# LAB_ATTEMPTS times in all (default 4), so that the lab's own instability
 # (dom0 programs crash now and then under TCG: lab/README.md) is told apart
 # from a defect, which fails every time.  Every result is printed, and the
 # serial log of each failed attempt is kept as RUN.failN.serial.log.
-LAB_ATTEMPTS ?= 3
+LAB_ATTEMPTS ?= 4
 define lab_attempts
 	@n=1; while :; do \
 	    if $(LAB_ENV) $(1) $(TOP)/lab/run.sh $(2); then exit 0; fi; \
