@@ -51,7 +51,14 @@ jstr() { # jstr KEY < json: first "KEY": "string" (may contain commas)
     sed -n "s/^ *\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" | head -1
 }
 xs_entries() { # plan JSON -> "path|value|perms" lines
-    awk -F'"' '/"path":/ { p = $4 } /"value":/ { v = $4 } /"perms":/ { print p "|" v "|" $4 }'
+    # (not busybox awk: in this lab it crashed in malloc or printed
+    # "%s%s%s" for a path, three times at this very step)
+    sed -n 's/^ *"path": "\(.*\)",\{0,1\}$/P\1/p
+            s/^ *"value": "\(.*\)",\{0,1\}$/V\1/p
+            s/^ *"perms": "\(.*\)",\{0,1\}$/M\1/p' |
+    while IFS= read -r l; do
+        case $l in P*) p=${l#P} ;; V*) v=${l#V} ;; M*) echo "$p|$v|${l#M}" ;; esac
+    done
 }
 xs_get() { # xs_get PATH -> "value|perms" as xenstore-ls -f -p shows them, or nothing
     # (Debian's xenstore-ls 4.17.7 has been seen to segfault now and then: retry)
