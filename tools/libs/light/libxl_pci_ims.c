@@ -647,10 +647,6 @@ const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
 }
 
 /*
- * The policy the device was attached with, when it is attached to domid
- * (read back from the backend, as xl pci-list does), else DEFAULT.
- */
-/*
  * Whether @pci is attached to @domid and, if so, the policy it was attached
  * with and its slot in the guest.
  */
@@ -704,7 +700,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     bool have_domain = domid != INVALID_DOMID;
     libxl_pci_ims_policy policy = pci->ims_policy;
     libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
-    uint32_t vdevfn = 0;
+    uint32_t vdevfn = pci->vdevfn, attached_vdevfn = 0;
     bool attached = false;
     uint32_t dm_domid = 0;
     int rc;
@@ -750,7 +746,8 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     plan->facts.guest_type = guest_type;
 
     if (have_domain)
-        attached = attached_device(gc, domid, pci, &recorded, &vdevfn);
+        attached = attached_device(gc, domid, pci, &recorded,
+                                   &attached_vdevfn);
     if (attached && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
         policy = recorded;
     policy = effective_policy(policy);
@@ -763,8 +760,8 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
         libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
     }
     /* The slot the guest sees it in, unless the caller names one. */
-    if (pci->vdevfn || !attached)
-        vdevfn = pci->vdevfn;
+    if (!vdevfn && attached)
+        vdevfn = attached_vdevfn;
     libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
                           vdevfn);
     rc = 0;
@@ -906,8 +903,7 @@ static bool pci_in(const libxl_device_pci *list, int n,
                    const libxl_device_pci *pci)
 {
     for (int i = 0; i < n; i++)
-        if (list[i].domain == pci->domain && list[i].bus == pci->bus &&
-            list[i].dev == pci->dev && list[i].func == pci->func)
+        if (COMPARE_PCI(&list[i], pci))
             return true;
     return false;
 }
