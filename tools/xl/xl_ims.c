@@ -331,24 +331,27 @@ static const char *assigned_to(const char *bdf, const libxl_dominfo *doms,
                                int nr_doms, char *buf, size_t len)
 {
     const char *answer = "no";
+    libxl_device_pci dev;
 
+    libxl_device_pci_init(&dev);
+    if (xlu_pci_parse_bdf(NULL, &dev, bdf))
+        goto out;
     for (int i = 0; i < nr_doms && answer != buf; i++) {
         libxl_device_pci *pcis;
         int n = 0;
 
         pcis = libxl_device_pci_list(ctx, doms[i].domid, &n);
         for (int j = 0; j < n; j++) {
-            char b[16];
-
-            snprintf(b, sizeof(b), "%04x:%02x:%02x.%u", pcis[j].domain,
-                     pcis[j].bus, pcis[j].dev, pcis[j].func);
-            if (!strcmp(b, bdf)) {
+            if (pcis[j].domain == dev.domain && pcis[j].bus == dev.bus &&
+                pcis[j].dev == dev.dev && pcis[j].func == dev.func) {
                 snprintf(buf, len, "dom %u", doms[i].domid);
                 answer = buf;
             }
         }
         libxl_device_pci_list_free(pcis, n);
     }
+ out:
+    libxl_device_pci_dispose(&dev);
     return answer;
 }
 
