@@ -40,16 +40,29 @@ static void print_json_item(int *first, char *json)
     free(json);
 }
 
+/* "remap|export", as in the database. */
+static const char *strategy_list(char *buf, size_t len,
+                                 const libxl_pci_ims_strategy *l, int n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "|" : "",
+                 libxl_pci_ims_strategy_to_string(l[i]));
+    return buf;
+}
+
 static void print_entry(const libxl_pci_ims_db_entry *e)
 {
+    char amd[64], intel[64];
+
     printf("%s:%d: %04x:%04x", e->file, e->line, e->vendor, e->device);
     if (e->has_subsys)
         printf(",subsys=%04x:%04x", e->subvendor, e->subdevice);
     if (e->has_class)
         printf(",class=0x%06x", e->class_code);
     printf(",amd=%s,intel=%s",
-           libxl_pci_ims_strategy_to_string(e->amd),
-           libxl_pci_ims_strategy_to_string(e->intel));
+           strategy_list(amd, sizeof(amd), e->amd, e->num_amd),
+           strategy_list(intel, sizeof(intel), e->intel, e->num_intel));
     if (e->name)
         printf(",name=\"%s\"", e->name);
     printf("\n");
@@ -132,10 +145,33 @@ static void print_facts_host(const libxl_pci_ims_facts *f)
            ? " -- counts as off" : "");
 }
 
+/* What the guest must do, as a user reads it. */
+static const char *guest_needs_words(const libxl_pci_ims_plan *p)
+{
+    if (p->applied == LIBXL_PCI_IMS_STRATEGY_NONE)
+        return p->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING
+               ? "depends on the strategy (pending)"
+               : "nothing can help without a strategy";
+    switch (p->guest_needs) {
+    case LIBXL_PCI_IMS_GUEST_NEEDS_NOTHING:
+        return "nothing: an unmodified driver gets its interrupts";
+    case LIBXL_PCI_IMS_GUEST_NEEDS_MSI_READBACK:
+        return "a driver that reads both MSI address and data back from "
+               "config space (ath11k/ath12k take the data from msi_desc "
+               "and are not served)";
+    case LIBXL_PCI_IMS_GUEST_NEEDS_EXPORT_READER:
+        return "a driver that reads device/pci-ims/<slot> in xenstore (the "
+               "patched ath11k/ath12k)";
+    default:
+        return "unknown";
+    }
+}
+
 static void print_plan(const libxl_pci_ims_plan *p)
 {
     const libxl_pci_ims_identity *id = &p->identity;
     const libxl_pci_ims_facts *f = &p->facts;
+    char amd[64], intel[64];
     int i;
 
     printf("Device %s: %04x:%04x subsystem %04x:%04x class %06x rev %02x\n",
@@ -160,8 +196,10 @@ static void print_plan(const libxl_pci_ims_plan *p)
                p->match.line, p->match.name ? " \"" : "",
                p->match.name ? p->match.name : "",
                p->match.name ? "\"" : "",
-               libxl_pci_ims_strategy_to_string(p->match.amd),
-               libxl_pci_ims_strategy_to_string(p->match.intel));
+               strategy_list(amd, sizeof(amd), p->match.amd,
+                             p->match.num_amd),
+               strategy_list(intel, sizeof(intel), p->match.intel,
+                             p->match.num_intel));
     else
         printf("Database: no entry for this device\n");
 
@@ -178,11 +216,22 @@ static void print_plan(const libxl_pci_ims_plan *p)
     printf("  guest:               %s%s\n",
            libxl_domain_type_to_string(f->guest_type),
            f->stubdomain ? ", device model in a stub domain" : "");
+    if (f->guest_msi_source)
+        printf("  guest MSIs:          %s (%s)\n",
+               libxl_pci_ims_guest_msi_to_string(f->guest_msi),
+               f->guest_msi_source);
 
     printf("Plan:\n");
     printf("  policy:   %s\n", libxl_pci_ims_policy_to_string(p->policy));
     printf("  strategy: %s\n", libxl_pci_ims_strategy_to_string(p->strategy));
     printf("  outcome:  %s\n", libxl_pci_ims_outcome_to_string(p->outcome));
+    for (i = 0; i < p->num_candidates; i++)
+        printf("  candidate %d: %s: %s%s%s\n", i + 1,
+               libxl_pci_ims_strategy_to_string(p->candidates[i].strategy),
+               libxl_pci_ims_verdict_to_string(p->candidates[i].verdict),
+               p->candidates[i].reason ? ": " : "",
+               p->candidates[i].reason ? p->candidates[i].reason : "");
+    printf("  guest needs: %s\n", guest_needs_words(p));
     for (i = 0; p->qemu_props && p->qemu_props[i]; i += 2)
         printf("  QEMU:       %s=%s\n", p->qemu_props[i], p->qemu_props[i + 1]);
     for (i = 0; i < p->num_xenstore; i++)

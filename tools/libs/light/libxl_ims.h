@@ -50,8 +50,9 @@ _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
  * matching entries the most specific wins: subsys+class > subsys > class >
  * vendor:device only.  Among equally specific ones the later wins: later
  * line in a file, later file in load order (main file, then drop-ins in
- * lexical order).  An entry that leaves amd= or intel= out takes the
- * default for that vendor (amd=expose, intel=export).
+ * lexical order).  amd= and intel= are lists of strategies in order of
+ * preference; an entry that leaves one out takes the default for that
+ * vendor: amd=remap|export, intel=expose|export.
  *
  * A file with an error contributes no entries at all (bad input changes
  * nothing); warnings do not reject a file.
@@ -143,12 +144,26 @@ _hidden int libxl__ims_pci_identity(libxl__gc *gc,
 /*----- plan (libxl_pci_ims.c) -----*/
 
 /*
- * The decision (DESIGN section 4), pure.  policy must not be DEFAULT;
- * entry is the database match or NULL.  Fills plan->policy, strategy,
- * outcome, applied, reason, warning and match; reads nothing else.
+ * The decision, pure.  policy must not be DEFAULT; entry is the database
+ * match or NULL; db_error names the database's first error (NULL when it
+ * loaded cleanly).  Fills plan->policy, strategy, outcome, applied,
+ * reason, warning, candidates, guest_needs and match; reads nothing else.
+ *
+ *  - off, PV and PVH guests, devices not in the database: no strategy;
+ *    a database with errors: none under auto, refused under strict (a
+ *    lost line may have been a restrictive one).
+ *  - Candidates: a forced policy's strategy, else the entry's list for
+ *    the host's IOMMU vendor (export when the vendor is unknown).
+ *  - Each candidate needs interrupt remapping known to be on; remap needs
+ *    an AMD IOMMU, Xen's acceptance of the flag and guest MSIs that carry
+ *    a vector; expose and export a device model with x-ims.
+ *  - auto takes the first usable candidate (degraded when none is);
+ *    strict and forced policies judge the first only (refused when it is
+ *    unusable).  A fact not known yet gives pending, never a guess.
  */
 _hidden void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
                                const libxl_pci_ims_db_entry *entry,
+                               const char *db_error,
                                const libxl_pci_ims_facts *facts,
                                libxl_pci_ims_plan *plan);
 
@@ -181,22 +196,41 @@ _hidden void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
                                    uint32_t domid, uint32_t dm_domid,
                                    uint32_t vdevfn);
 
-/* The winning database entry for a device (system database), or NULL. */
+/* The winning database entry for a device (system database), or NULL;
+ * *db_error_r names the database's first error, or is NULL. */
 _hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device(
-    libxl__gc *gc, const libxl_pci_ims_identity *id);
+    libxl__gc *gc, const libxl_pci_ims_identity *id,
+    const char **db_error_r);
+
+/*
+ * Whether domid's guest MSIs carry a vector (no HVM pirqs), from Xen
+ * (guest_msi, guest_msi_source).  at_attach: a domain Xen cannot tell
+ * about counts as one with pirqs.
+ */
+_hidden void libxl__ims_guest_msi(libxl__gc *gc, uint32_t domid,
+                                  bool at_attach, libxl_pci_ims_facts *f);
+/* The same for a domain yet to be created with the device in its config:
+ * libxl creates it without HVM pirqs when a device's plan is remap. */
+_hidden void libxl__ims_guest_msi_new_domain(libxl_pci_ims_facts *f);
 
 /* The lowest free slot on bus 0 in a QMP query-pci reply, or -1. */
 _hidden int libxl__ims_free_slot(const libxl__json_object *query_pci);
 
-/* Writes the plan's xenstore entries (with their permissions), replacing
- * whatever the export directory held, in one transaction. */
+/*
+ * Writes the plan's xenstore entries (with their permissions) in one
+ * transaction, replacing an earlier record of pci's strategy.  Refuses
+ * (ERROR_FAIL) when the export directory exists already: it is another
+ * device's.
+ */
 _hidden int libxl__ims_xs_write(libxl__gc *gc,
-                                const libxl_pci_ims_plan *plan);
+                                const libxl_pci_ims_plan *plan,
+                                const libxl_device_pci *pci);
 
 /*
- * Removes what this feature wrote for pci in domid: the guest-visible
- * export directory (and its parent when empty) and the toolstack record.
- * Used on detach and to undo a failed attach.
+ * On detach, before the backend forgets the device: removes what this
+ * feature wrote for pci in domid, the guest-visible export directory of
+ * the device's slot (the backend's record, not the caller's vdevfn) and
+ * its parent when empty, and the toolstack record.
  */
 _hidden int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
                                  const libxl_device_pci *pci);
@@ -230,7 +264,10 @@ struct libxl__ims_attach_state {
     /* private */
     libxl__ev_qmp qmp;
     const libxl_pci_ims_db_entry *entry;
+    const char *db_error;           /* the database's first error */
     uint32_t dm_domid;
+    bool dm_answered;               /* QMP said whether it has x-ims */
+    bool dm_cached;                 /* ... and this attach cached that */
 };
 
 _hidden void libxl__ims_attach_init(libxl__ims_attach_state *ims);

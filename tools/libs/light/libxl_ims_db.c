@@ -81,6 +81,11 @@ typedef struct {
      */
     char *arena;
     size_t *arena_used;
+    /* Strategy lists, likewise: one slot per byte of the buffer is more
+     * than any line can use (an entry and its two default lists take at
+     * most 4 slots in at least 4 bytes; amd=a|b|c 3 slots in 11). */
+    libxl_pci_ims_strategy *lists;
+    size_t *lists_used;
 } line_parser;
 
 #define LP_ERROR(lp, at, ...) do {                                      \
@@ -276,14 +281,107 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
     return true;
 }
 
-static bool parse_strategy(const char *s, libxl_pci_ims_strategy *st_r)
+static bool parse_strategy(const char *s, size_t len,
+                           libxl_pci_ims_strategy *st_r)
 {
-    if (!strcmp(s, "expose")) *st_r = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
-    else if (!strcmp(s, "export")) *st_r = LIBXL_PCI_IMS_STRATEGY_EXPORT;
-    else if (!strcmp(s, "remap")) *st_r = LIBXL_PCI_IMS_STRATEGY_REMAP;
-    else if (!strcmp(s, "none")) *st_r = LIBXL_PCI_IMS_STRATEGY_NONE;
-    else return false;
+    static const struct {
+        const char *name;
+        libxl_pci_ims_strategy st;
+    } names[] = {
+        { "expose", LIBXL_PCI_IMS_STRATEGY_EXPOSE },
+        { "export", LIBXL_PCI_IMS_STRATEGY_EXPORT },
+        { "remap",  LIBXL_PCI_IMS_STRATEGY_REMAP },
+        { "none",   LIBXL_PCI_IMS_STRATEGY_NONE },
+    };
+
+    for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+        if (strlen(names[i].name) == len && !memcmp(s, names[i].name, len)) {
+            *st_r = names[i].st;
+            return true;
+        }
+    }
+    return false;
+}
+
+static libxl_pci_ims_strategy *list_slots(line_parser *lp, int n)
+{
+    libxl_pci_ims_strategy *l = lp->lists + *lp->lists_used;
+
+    *lp->lists_used += n;
+    return l;
+}
+
+/*
+ * An amd= or intel= value: one strategy, or several in preference order
+ * joined by `|'.  none only alone, each strategy once, remap only for amd.
+ * at is the value's column, for diagnostics.
+ */
+static bool parse_strategy_list(line_parser *lp, bool amd, const char *val,
+                                size_t at, libxl_pci_ims_strategy **list_r,
+                                int *num_r)
+{
+    libxl_pci_ims_strategy st[3];
+    const char *key = amd ? "amd" : "intel";
+    const char *p = val;
+    int n = 0;
+
+    for (;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        size_t col = at + (p - val);
+
+        if (n == 3) {
+            LP_ERROR(lp, col, "%s= lists more than three strategies", key);
+            return false;
+        }
+        if (!parse_strategy(p, len, &st[n])) {
+            LP_ERROR(lp, col, "bad strategy `%.*s' for %s: expected "
+                     "%s, or several joined by `|' in order of preference "
+                     "(e.g. %s)", (int)len, p, key,
+                     amd ? "expose, export, remap or none"
+                         : "expose, export or none",
+                     amd ? "amd=remap|export" : "intel=expose|export");
+            return false;
+        }
+        if (!amd && st[n] == LIBXL_PCI_IMS_STRATEGY_REMAP) {
+            LP_ERROR(lp, col, "intel=remap: the remap strategy exists only "
+                     "for AMD IOMMUs; use expose, export or none");
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (st[i] == st[n]) {
+                LP_ERROR(lp, col, "%s= lists `%.*s' twice", key, (int)len,
+                         p);
+                return false;
+            }
+        }
+        n++;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    for (int i = 0; n > 1 && i < n; i++) {
+        if (st[i] == LIBXL_PCI_IMS_STRATEGY_NONE) {
+            LP_ERROR(lp, at, "%s=%s: none stands alone (it means no "
+                     "strategy for this IOMMU vendor)", key, val);
+            return false;
+        }
+    }
+    *list_r = list_slots(lp, n);
+    memcpy(*list_r, st, sizeof(st[0]) * n);
+    *num_r = n;
     return true;
+}
+
+/* Lists for an entry that leaves amd= or intel= out. */
+static void default_list(line_parser *lp, bool amd,
+                         libxl_pci_ims_strategy **list_r, int *num_r)
+{
+    libxl_pci_ims_strategy *l = list_slots(lp, 2);
+
+    l[0] = amd ? LIBXL_PCI_IMS_STRATEGY_REMAP : LIBXL_PCI_IMS_STRATEGY_EXPOSE;
+    l[1] = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    *list_r = l;
+    *num_r = 2;
 }
 
 enum { KEY_NAME, KEY_SUBSYS, KEY_CLASS, KEY_AMD, KEY_INTEL, NR_KEYS };
@@ -413,32 +511,22 @@ static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
             break;
         }
         case KEY_AMD:
-        case KEY_INTEL: {
-            libxl_pci_ims_strategy st;
-
-            if (!parse_strategy(val, &st)) {
-                LP_ERROR(lp, start, "bad strategy `%s' for %s: expected "
-                         "expose, export%s none", val, key_names[k],
-                         k == KEY_AMD ? ", remap or" : " or");
+            if (!parse_strategy_list(lp, true, val, start, &e->amd,
+                                     &e->num_amd))
                 return false;
-            }
-            if (k == KEY_INTEL && st == LIBXL_PCI_IMS_STRATEGY_REMAP) {
-                LP_ERROR(lp, start, "intel=remap: the remap strategy "
-                         "exists only for AMD IOMMUs; use expose, export "
-                         "or none");
-                return false;
-            }
-            if (k == KEY_AMD) e->amd = st;
-            else e->intel = st;
             break;
-        }
+        case KEY_INTEL:
+            if (!parse_strategy_list(lp, false, val, start, &e->intel,
+                                     &e->num_intel))
+                return false;
+            break;
         }
     }
 
     if (key_col[KEY_AMD] < 0)
-        e->amd = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
+        default_list(lp, true, &e->amd, &e->num_amd);
     if (key_col[KEY_INTEL] < 0)
-        e->intel = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+        default_list(lp, false, &e->intel, &e->num_intel);
     return true;
 }
 
@@ -540,8 +628,10 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
     libxl_pci_ims_db_entry *found = NULL;
     int nr_found = 0, found_allocated = 0, line = 0, errors = 0;
     int first_diag = db->nr_diags;
-    size_t pos = 0, arena_used = 0;
+    size_t pos = 0, arena_used = 0, lists_used = 0;
     char *arena = libxl__malloc(gc, len + 1);
+    libxl_pci_ims_strategy *lists = libxl__calloc(gc, len + 1,
+                                                  sizeof(*lists));
 
     while (pos < len) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
@@ -551,6 +641,7 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
             .gc = gc, .db = db, .file = file, .line = ++line,
             .text = buf + pos, .len = line_len,
             .arena = arena, .arena_used = &arena_used,
+            .lists = lists, .lists_used = &lists_used,
         };
         libxl_pci_ims_db_entry *e;
 

@@ -62,15 +62,6 @@ static const char *source_of(const char *s)
     return s && *s ? s : "no evidence";
 }
 
-/* The decision being built: the plan fields decide() owns, as plain C. */
-typedef struct {
-    libxl_pci_ims_strategy strategy;
-    libxl_pci_ims_outcome outcome;
-    libxl_pci_ims_strategy applied;
-    char reason[1024];
-    char warning[1024];
-} decision;
-
 static void say(char *buf, const char *fmt, ...) PRINTF_ATTRIBUTE(2, 3);
 static void say(char *buf, const char *fmt, ...)
 {
@@ -87,208 +78,323 @@ static void say(char *buf, const char *fmt, ...)
     va_end(ap);
 }
 
-static void finish(decision *d, libxl_pci_ims_strategy strategy,
-                   libxl_pci_ims_outcome outcome)
+/* One candidate as decide() judges it, as plain C. */
+typedef struct {
+    libxl_pci_ims_strategy strategy;
+    libxl_pci_ims_verdict verdict;
+    char why[1024];
+} judged;
+
+/* The candidates: the forced strategy, else the entry's list for the
+ * host's IOMMU vendor; export when the vendor is unknown. */
+static int candidates_of(libxl_pci_ims_policy policy,
+                         const libxl_pci_ims_db_entry *e,
+                         const libxl_pci_ims_facts *f,
+                         judged *c, char *reason)
 {
-    d->strategy = strategy;
-    d->outcome = outcome;
-    d->applied = outcome == LIBXL_PCI_IMS_OUTCOME_APPLIED ? strategy
-                                           : LIBXL_PCI_IMS_STRATEGY_NONE;
+    const libxl_pci_ims_strategy *list = NULL;
+    const char *vendor = NULL;
+    int n = 0;
+
+    if (policy_is_forced(policy)) {
+        c[0].strategy = forced_strategy(policy);
+        say(reason, "Policy %s forces %s.", policy_name(policy),
+            strategy_name(c[0].strategy));
+        return 1;
+    }
+    switch (f->iommu) {
+    case LIBXL_PCI_IMS_IOMMU_AMD:
+        list = e->amd; n = e->num_amd; vendor = "amd";
+        break;
+    case LIBXL_PCI_IMS_IOMMU_INTEL:
+        list = e->intel; n = e->num_intel; vendor = "intel";
+        break;
+    default:
+        break;
+    }
+    if (vendor) {
+        char said[64] = "";
+
+        for (int i = 0; i < n && i < 3; i++) {
+            c[i].strategy = list[i];
+            snprintf(said + strlen(said), sizeof(said) - strlen(said),
+                     "%s%s", i ? "|" : "", strategy_name(list[i]));
+        }
+        say(reason, "Database %s:%d says %s=%s.", e->file, e->line, vendor,
+            said);
+        n = n > 3 ? 3 : n;
+        return n == 1 && c[0].strategy == LIBXL_PCI_IMS_STRATEGY_NONE ? 0
+                                                                      : n;
+    }
+    if (e->num_amd == 1 && e->amd[0] == LIBXL_PCI_IMS_STRATEGY_NONE &&
+        e->num_intel == 1 && e->intel[0] == LIBXL_PCI_IMS_STRATEGY_NONE) {
+        say(reason, "Database %s:%d says none for both IOMMU vendors.",
+            e->file, e->line);
+        return 0;
+    }
+    c[0].strategy = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    say(reason, "Database %s:%d matches; the IOMMU vendor is unknown (%s), "
+        "so export, the one strategy that does not depend on it.", e->file,
+        e->line, source_of(f->iommu_source));
+    return 1;
 }
 
 /*
- * Rules 5 and 7 for one candidate: returns the strategy that survives its
- * prerequisites, or NONE with d->outcome = REFUSED.  auto degrades
- * remap -> expose -> export; strict and forced policies refuse.
+ * The prerequisites of one candidate.  Every strategy gives the device or
+ * the guest physical interrupt values, which stay valid only while
+ * interrupt remapping is on: unknown counts as off.  A fact that is only
+ * not known yet (a dry run) makes the verdict unknown, never a guess.
  */
-static libxl_pci_ims_strategy check_prerequisites(
-    libxl_pci_ims_policy policy, libxl_pci_ims_strategy cand,
-    const libxl_pci_ims_facts *f, decision *d)
+static void judge(judged *c, const libxl_pci_ims_facts *f)
 {
-    bool may_degrade = policy == LIBXL_PCI_IMS_POLICY_AUTO;
+    bool unknown = false;
 
-    if (cand == LIBXL_PCI_IMS_STRATEGY_REMAP) {
-        const char *missing = NULL;
-
-        if (f->iommu != LIBXL_PCI_IMS_IOMMU_AMD)
-            missing = "remap needs an AMD IOMMU";
-        else if (f->intremap != LIBXL_PCI_IMS_INTREMAP_ON)
-            missing = "remap needs interrupt remapping";
-        else if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO)
-            /* Xen's own answer says which: lacks the flag, or refuses it. */
-            missing = f->hv_remap_source ? f->hv_remap_source
-                      : "this hypervisor lacks IMS remap support "
-                        "(XEN_DOMCTL_DEV_IMS_REMAP)";
-        if (!missing)
-            return cand;
-        if (!may_degrade) {
-            say(d->reason, "%s (IOMMU %s from %s, interrupt remapping %s "
-                "from %s): refused under policy %s.", missing,
-                libxl_pci_ims_iommu_to_string(f->iommu),
-                source_of(f->iommu_source), intremap_words(f),
-                source_of(f->intremap_source), policy_name(policy));
-            d->outcome = LIBXL_PCI_IMS_OUTCOME_REFUSED;
-            return LIBXL_PCI_IMS_STRATEGY_NONE;
-        }
-        say(d->warning, "%s; falling back to expose.", missing);
-        cand = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
+    c->verdict = LIBXL_PCI_IMS_VERDICT_UNUSABLE;
+    if (f->intremap != LIBXL_PCI_IMS_INTREMAP_ON) {
+        snprintf(c->why, sizeof(c->why), "interrupt remapping is %s (%s): "
+                 "enable it (remove iommu=no-intremap from Xen's command "
+                 "line; check the firmware's IOMMU settings) and record "
+                 "the host facts again (xl pci-ims-facts --record)",
+                 intremap_words(f), source_of(f->intremap_source));
+        return;
     }
-
-    if (cand == LIBXL_PCI_IMS_STRATEGY_EXPOSE &&
-        f->intremap != LIBXL_PCI_IMS_INTREMAP_ON) {
-        if (!may_degrade) {
-            say(d->reason, "expose needs interrupt remapping, which is %s "
-                "(%s): refused under policy %s. Enable interrupt remapping "
-                "(remove iommu=no-intremap from Xen's command line; check "
-                "the firmware's IOMMU settings) and record the host facts "
-                "again (xl pci-ims-facts --record).", intremap_words(f),
-                source_of(f->intremap_source), policy_name(policy));
-            d->outcome = LIBXL_PCI_IMS_OUTCOME_REFUSED;
-            return LIBXL_PCI_IMS_STRATEGY_NONE;
+    switch (c->strategy) {
+    case LIBXL_PCI_IMS_STRATEGY_REMAP:
+        if (f->iommu != LIBXL_PCI_IMS_IOMMU_AMD) {
+            snprintf(c->why, sizeof(c->why), "remap needs an AMD IOMMU "
+                     "(IOMMU %s from %s)",
+                     libxl_pci_ims_iommu_to_string(f->iommu),
+                     source_of(f->iommu_source));
+            return;
         }
-        say(d->warning, "expose needs interrupt remapping, which is %s "
-            "(%s); falling back to export, which needs the guest driver "
-            "to use the exported values.", intremap_words(f),
-            source_of(f->intremap_source));
-        cand = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO) {
+            snprintf(c->why, sizeof(c->why), "%s", f->hv_remap_source
+                     ? f->hv_remap_source
+                     : "this hypervisor lacks IMS remap support "
+                       "(XEN_DOMCTL_DEV_IMS_REMAP)");
+            return;
+        }
+        if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL) {
+            snprintf(c->why, sizeof(c->why), "the guest's MSIs are Xen "
+                     "event channels (%s), which carry no vector for Xen "
+                     "to remap: create the domain with hvm_pirq=0 or with "
+                     "the device in its config",
+                     source_of(f->guest_msi_source));
+            return;
+        }
+        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+            snprintf(c->why, sizeof(c->why), "whether Xen accepts "
+                     "XEN_DOMCTL_DEV_IMS_REMAP for this device is known "
+                     "only at assignment (%s)",
+                     source_of(f->hv_remap_source));
+            unknown = true;
+        } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN) {
+            snprintf(c->why, sizeof(c->why), "whether the guest's MSIs "
+                     "carry a vector is not known (%s)",
+                     source_of(f->guest_msi_source));
+            unknown = true;
+        } else {
+            snprintf(c->why, sizeof(c->why), "Xen remaps the guest's own "
+                     "MSI data to the device's interrupt (AMD IOMMU, "
+                     "interrupt remapping on; %s)",
+                     source_of(f->guest_msi_source));
+        }
+        break;
+    case LIBXL_PCI_IMS_STRATEGY_EXPOSE:
+    case LIBXL_PCI_IMS_STRATEGY_EXPORT:
+        if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_NO) {
+            snprintf(c->why, sizeof(c->why), "the device model (%s) has "
+                     "no x-ims property: install a device model with the "
+                     "xen-pci-ims QEMU patches (or point "
+                     "device_model_override at one)",
+                     source_of(f->qemu_ims_source));
+            return;
+        }
+        if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+            snprintf(c->why, sizeof(c->why), "whether the device model "
+                     "supports x-ims is not known (%s)",
+                     source_of(f->qemu_ims_source));
+            unknown = true;
+        } else if (c->strategy == LIBXL_PCI_IMS_STRATEGY_EXPOSE) {
+            snprintf(c->why, sizeof(c->why), "the device model supports "
+                     "x-ims: the guest reads the physical MSI address%s",
+                     f->iommu == LIBXL_PCI_IMS_IOMMU_INTEL
+                     ? " (with SHV cleared, so the handle alone selects "
+                       "the device's interrupt) and data"
+                     : " and data");
+        } else {
+            snprintf(c->why, sizeof(c->why), "the device model supports "
+                     "x-ims: the physical MSI address/data are published "
+                     "in xenstore");
+        }
+        break;
+    default:
+        snprintf(c->why, sizeof(c->why), "no such strategy");
+        return;
     }
-    return cand;
+    c->verdict = unknown ? LIBXL_PCI_IMS_VERDICT_UNKNOWN
+                         : LIBXL_PCI_IMS_VERDICT_USABLE;
+}
+
+/*
+ * What the guest's driver must do for a strategy: remap serves any
+ * driver; expose on VT-d serves drivers that read the address back, as
+ * the interrupt handle alone selects the device's entry; expose on AMD-Vi
+ * needs both values read back (AMD-Vi selects the entry by the data);
+ * export needs a driver that reads the published values.
+ */
+static libxl_pci_ims_guest_needs guest_needs_of(libxl_pci_ims_strategy s,
+                                                const libxl_pci_ims_facts *f)
+{
+    switch (s) {
+    case LIBXL_PCI_IMS_STRATEGY_EXPOSE:
+        return f->iommu == LIBXL_PCI_IMS_IOMMU_INTEL
+               ? LIBXL_PCI_IMS_GUEST_NEEDS_NOTHING
+               : LIBXL_PCI_IMS_GUEST_NEEDS_MSI_READBACK;
+    case LIBXL_PCI_IMS_STRATEGY_EXPORT:
+        return LIBXL_PCI_IMS_GUEST_NEEDS_EXPORT_READER;
+    default:
+        return LIBXL_PCI_IMS_GUEST_NEEDS_NOTHING;
+    }
+}
+
+/* The decision being built: the plan fields decide() owns, as plain C. */
+typedef struct {
+    libxl_pci_ims_strategy strategy;
+    libxl_pci_ims_outcome outcome;
+    char reason[1024];
+    char warning[1024];
+    judged cand[3];
+    int num_cand;
+    int judged;         /* candidates judged; the rest were not tried */
+} decision;
+
+/*
+ * auto walks the candidates and takes the first usable one, stopping at
+ * one that depends on an unknown fact; strict and forced policies judge
+ * only the first.  Fills d's strategy, outcome, reason and warning.
+ */
+static void walk_candidates(libxl_pci_ims_policy policy, decision *d)
+{
+    bool walk = policy == LIBXL_PCI_IMS_POLICY_AUTO;
+    int i;
+
+    for (i = 0; i < d->num_cand; i++) {
+        judged *c = &d->cand[i];
+
+        d->judged = i + 1;
+        if (c->verdict == LIBXL_PCI_IMS_VERDICT_USABLE) {
+            d->strategy = c->strategy;
+            d->outcome = LIBXL_PCI_IMS_OUTCOME_APPLIED;
+            say(d->reason, "%s: %s.", strategy_name(c->strategy), c->why);
+            return;
+        }
+        if (c->verdict == LIBXL_PCI_IMS_VERDICT_UNKNOWN) {
+            d->strategy = c->strategy;
+            d->outcome = LIBXL_PCI_IMS_OUTCOME_PENDING;
+            say(d->reason, "%s: %s.", strategy_name(c->strategy), c->why);
+            return;
+        }
+        if (!walk) {
+            d->strategy = c->strategy;
+            d->outcome = LIBXL_PCI_IMS_OUTCOME_REFUSED;
+            say(d->reason, "%s cannot be used: %s: refused under policy "
+                "%s.", strategy_name(c->strategy), c->why,
+                policy_name(policy));
+            return;
+        }
+        say(d->warning, "%s cannot be used: %s%s", strategy_name(c->strategy),
+            c->why, i + 1 < d->num_cand ? ";" : ".");
+    }
+    d->strategy = d->cand[0].strategy;
+    d->outcome = LIBXL_PCI_IMS_OUTCOME_DEGRADED;
+    say(d->reason, "No candidate strategy can be used here, so none is "
+        "applied and the device will get no interrupts in this guest.");
 }
 
 void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
                        const libxl_pci_ims_db_entry *entry,
+                       const char *db_error,
                        const libxl_pci_ims_facts *f,
                        libxl_pci_ims_plan *plan)
 {
     decision d;
-    libxl_pci_ims_strategy cand;
+    bool from_db = !policy_is_forced(policy);
+    int i;
 
     assert(policy != LIBXL_PCI_IMS_POLICY_DEFAULT);
     memset(&d, 0, sizeof(d));
+    d.outcome = LIBXL_PCI_IMS_OUTCOME_NONE;
 
-    /* Rule 1 */
     if (policy == LIBXL_PCI_IMS_POLICY_OFF) {
         say(d.reason, "Policy off: the device is passed through as usual.");
-        finish(&d, LIBXL_PCI_IMS_STRATEGY_NONE, LIBXL_PCI_IMS_OUTCOME_NONE);
         goto out;
     }
-
-    /* Rule 2 */
     if (f->guest_type == LIBXL_DOMAIN_TYPE_PV) {
         say(d.reason, "PV guest: pciback already shows the guest the MSI "
             "values Xen programmed, so nothing is needed.");
-        finish(&d, LIBXL_PCI_IMS_STRATEGY_NONE, LIBXL_PCI_IMS_OUTCOME_NONE);
         goto out;
     }
     if (f->guest_type == LIBXL_DOMAIN_TYPE_PVH) {
         say(d.reason, "PVH guest: there is no device model to carry out a "
             "strategy.");
-        finish(&d, LIBXL_PCI_IMS_STRATEGY_NONE, LIBXL_PCI_IMS_OUTCOME_NONE);
         goto out;
     }
-
-    /* Rules 3 and 4 */
-    if (policy_is_forced(policy)) {
-        cand = forced_strategy(policy);
-        say(d.reason, "Policy %s forces %s.", policy_name(policy),
-            strategy_name(cand));
-    } else if (!entry) {
+    /* A database with errors may have lost a restrictive line. */
+    if (from_db && db_error) {
+        if (policy == LIBXL_PCI_IMS_POLICY_STRICT) {
+            d.outcome = LIBXL_PCI_IMS_OUTCOME_REFUSED;
+            say(d.reason, "The IMS database has errors (%s): refused under "
+                "policy strict. Fix it (xl pci-ims-db-check).", db_error);
+        } else {
+            say(d.reason, "The IMS database has errors (%s), so no "
+                "strategy is applied from it (as policy off). Fix it (xl "
+                "pci-ims-db-check).", db_error);
+        }
+        goto out;
+    }
+    if (from_db && !entry) {
         say(d.reason, "The device is not in the IMS database: nothing "
             "to do.");
-        finish(&d, LIBXL_PCI_IMS_STRATEGY_NONE, LIBXL_PCI_IMS_OUTCOME_NONE);
-        goto out;
-    } else if (f->iommu == LIBXL_PCI_IMS_IOMMU_AMD) {
-        cand = entry->amd;
-        say(d.reason, "Database %s:%d says amd=%s.", entry->file,
-            entry->line, strategy_name(cand));
-    } else if (f->iommu == LIBXL_PCI_IMS_IOMMU_INTEL) {
-        cand = entry->intel;
-        say(d.reason, "Database %s:%d says intel=%s.", entry->file,
-            entry->line, strategy_name(cand));
-    } else if (entry->amd == LIBXL_PCI_IMS_STRATEGY_NONE &&
-               entry->intel == LIBXL_PCI_IMS_STRATEGY_NONE) {
-        cand = LIBXL_PCI_IMS_STRATEGY_NONE;
-        say(d.reason, "Database %s:%d says none for both IOMMU vendors.",
-            entry->file, entry->line);
-    } else {
-        cand = LIBXL_PCI_IMS_STRATEGY_EXPORT;
-        say(d.reason, "Database %s:%d matches; the IOMMU vendor is unknown "
-            "(%s), so export.", entry->file, entry->line,
-            source_of(f->iommu_source));
-    }
-    if (cand == LIBXL_PCI_IMS_STRATEGY_NONE) {
-        finish(&d, LIBXL_PCI_IMS_STRATEGY_NONE, LIBXL_PCI_IMS_OUTCOME_NONE);
         goto out;
     }
 
-    /* Rules 5 and 7 */
-    d.outcome = LIBXL_PCI_IMS_OUTCOME_NONE;
-    {
-        libxl_pci_ims_strategy first = cand;
-
-        cand = check_prerequisites(policy, cand, f, &d);
-        if (d.outcome == LIBXL_PCI_IMS_OUTCOME_REFUSED) {
-            finish(&d, first, LIBXL_PCI_IMS_OUTCOME_REFUSED);
-            goto out;
-        }
-    }
-
-    if (cand == LIBXL_PCI_IMS_STRATEGY_REMAP) {
-        /* Known only when Xen accepts (or refuses) the assignment flag. */
-        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_YES) {
-            say(d.reason, "Xen remaps the guest's vectors for this device "
-                "(AMD IOMMU, interrupt remapping on).");
-            finish(&d, cand, LIBXL_PCI_IMS_OUTCOME_APPLIED);
-        } else {
-            say(d.reason, "Whether Xen supports IMS remap is known only at "
-                "assignment.");
-            finish(&d, cand, LIBXL_PCI_IMS_OUTCOME_PENDING);
-        }
+    d.num_cand = candidates_of(policy, entry, f, d.cand, d.reason);
+    if (!d.num_cand)
         goto out;
-    }
-
-    /* Rule 6: expose and export are carried out by the device model. */
-    switch (f->qemu_ims) {
-    case LIBXL_PCI_IMS_SUPPORT_YES:
-        say(d.reason, "The device model supports x-ims: %s.",
-            cand == LIBXL_PCI_IMS_STRATEGY_EXPOSE
-            ? "the guest reads the physical MSI address/data"
-            : "the physical MSI address/data are published in xenstore");
-        finish(&d, cand, LIBXL_PCI_IMS_OUTCOME_APPLIED);
-        break;
-    case LIBXL_PCI_IMS_SUPPORT_NO:
-        if (policy == LIBXL_PCI_IMS_POLICY_AUTO) {
-            say(d.warning, "The device model (%s) has no x-ims property, so "
-                "%s cannot be carried out and the device will get no "
-                "interrupts in this guest; install a device model with the "
-                "xen-pci-ims QEMU patches (or point device_model_override "
-                "at one).", source_of(f->qemu_ims_source),
-                strategy_name(cand));
-            finish(&d, cand, LIBXL_PCI_IMS_OUTCOME_DEGRADED);
-        } else {
-            say(d.reason, "The device model (%s) has no x-ims property: "
-                "refused under policy %s; install a device model with the "
-                "xen-pci-ims QEMU patches.",
-                source_of(f->qemu_ims_source), policy_name(policy));
-            finish(&d, cand, LIBXL_PCI_IMS_OUTCOME_REFUSED);
-        }
-        break;
-    default:
-        say(d.reason, "Whether the device model supports x-ims is not known "
-            "(%s).", source_of(f->qemu_ims_source));
-        finish(&d, cand, LIBXL_PCI_IMS_OUTCOME_PENDING);
-        break;
-    }
+    for (i = 0; i < d.num_cand; i++)
+        judge(&d.cand[i], f);
+    walk_candidates(policy, &d);
 
  out:
     plan->policy = policy;
     plan->strategy = d.strategy;
     plan->outcome = d.outcome;
-    plan->applied = d.applied;
+    plan->applied = d.outcome == LIBXL_PCI_IMS_OUTCOME_APPLIED
+                    ? d.strategy : LIBXL_PCI_IMS_STRATEGY_NONE;
+    plan->guest_needs = guest_needs_of(plan->applied, f);
     free(plan->reason);
     plan->reason = libxl__strdup(NOGC, d.reason);
     free(plan->warning);
     plan->warning = d.warning[0] ? libxl__strdup(NOGC, d.warning) : NULL;
+
+    for (i = 0; i < plan->num_candidates; i++)
+        libxl_pci_ims_candidate_dispose(&plan->candidates[i]);
+    free(plan->candidates);
+    plan->candidates = d.num_cand
+        ? libxl__calloc(NOGC, d.num_cand, sizeof(*plan->candidates)) : NULL;
+    plan->num_candidates = d.num_cand;
+    for (i = 0; i < d.num_cand; i++) {
+        libxl_pci_ims_candidate *c = &plan->candidates[i];
+
+        libxl_pci_ims_candidate_init(c);
+        c->strategy = d.cand[i].strategy;
+        c->verdict = LIBXL_PCI_IMS_VERDICT_NOT_TRIED;
+        if (i < d.judged) {
+            c->verdict = d.cand[i].verdict;
+            c->reason = libxl__strdup(NOGC, d.cand[i].why);
+        }
+    }
 
     libxl_pci_ims_match_dispose(&plan->match);
     libxl_pci_ims_match_init(&plan->match);
@@ -298,8 +404,16 @@ void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
         plan->match.line = entry->line;
         plan->match.name = entry->name ? libxl__strdup(NOGC, entry->name)
                                        : NULL;
-        plan->match.amd = entry->amd;
-        plan->match.intel = entry->intel;
+        plan->match.num_amd = entry->num_amd;
+        plan->match.amd = libxl__calloc(NOGC, entry->num_amd + 1,
+                                        sizeof(*plan->match.amd));
+        memcpy(plan->match.amd, entry->amd,
+               sizeof(*entry->amd) * entry->num_amd);
+        plan->match.num_intel = entry->num_intel;
+        plan->match.intel = libxl__calloc(NOGC, entry->num_intel + 1,
+                                          sizeof(*plan->match.intel));
+        memcpy(plan->match.intel, entry->intel,
+               sizeof(*entry->intel) * entry->num_intel);
     }
 }
 
@@ -634,16 +748,84 @@ static void log_db_problems(libxl__gc *gc, const libxl__ims_db *db)
     }
 }
 
-/* Database lookup for a device: logs the database's own problems. */
+/* The database's first error, for a plan's reason, or NULL. */
+static const char *db_first_error(libxl__gc *gc, const libxl__ims_db *db)
+{
+    const char *more = db->nr_errors > 1
+                       ? GCSPRINTF(", and %d more", db->nr_errors - 1) : "";
+
+    if (!db->nr_errors)
+        return NULL;
+    for (int i = 0; i < db->nr_diags; i++) {
+        const libxl_pci_ims_diag *d = &db->diags[i];
+
+        if (d->severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
+            return GCSPRINTF("%s:%d:%d: %s%s", d->file, d->line, d->column,
+                             d->message, more);
+    }
+    return GCSPRINTF("%d errors", db->nr_errors);
+}
+
+/*
+ * Database lookup for a device: logs the database's own problems.  When
+ * the database has errors, *db_error_r names the first one (else NULL).
+ */
 const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
-    const libxl_pci_ims_identity *id)
+    const libxl_pci_ims_identity *id, const char **db_error_r)
 {
     libxl__ims_db *db;
 
     libxl__ims_db_load(gc, NULL, 0, true, &db);
     log_db_problems(gc, db);
+    *db_error_r = db_first_error(gc, db);
     return libxl__ims_db_lookup(db, id->vendor, id->device, id->subvendor,
                                 id->subdevice, id->class_code);
+}
+
+/*
+ * Whether the MSIs of domid's passed-through devices carry a vector: not
+ * when Xen gives the domain HVM pirqs (XEN_X86_EMU_USE_PIRQ), as a Linux
+ * guest then binds them to event channels.  at_attach: a domain Xen
+ * cannot tell us about counts as one with pirqs.
+ */
+void libxl__ims_guest_msi(libxl__gc *gc, uint32_t domid, bool at_attach,
+                          libxl_pci_ims_facts *f)
+{
+    xc_domaininfo_t info;
+    int r;
+
+    free(f->guest_msi_source);
+    f->guest_msi_source = NULL;
+    f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN;
+    r = CTX->xch ? xc_domain_getinfolist(CTX->xch, domid, 1, &info) : -1;
+    if (r != 1 || info.domain != domid) {
+        f->guest_msi_source = libxl__sprintf(NOGC, "Xen could not say "
+            "whether domain %u has HVM pirqs", domid);
+        if (at_attach)
+            f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL;
+        return;
+    }
+#if defined(__i386__) || defined(__x86_64__)
+    if (info.arch_config.emulation_flags & XEN_X86_EMU_USE_PIRQ) {
+        f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL;
+        f->guest_msi_source = libxl__sprintf(NOGC, "domain %u has HVM "
+            "pirqs (XEN_X86_EMU_USE_PIRQ)", domid);
+        return;
+    }
+#endif
+    f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_VECTOR;
+    f->guest_msi_source = libxl__sprintf(NOGC, "domain %u has no HVM "
+        "pirqs: its MSIs carry vectors", domid);
+}
+
+/* A domain yet to be created with the device in its config. */
+void libxl__ims_guest_msi_new_domain(libxl_pci_ims_facts *f)
+{
+    free(f->guest_msi_source);
+    f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_VECTOR;
+    f->guest_msi_source = strdup("a new domain with the device in its "
+        "config: libxl creates it without HVM pirqs when the plan is "
+        "remap, unless hvm_pirq is set");
 }
 
 /*
@@ -697,6 +879,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
 {
     GC_INIT(ctx);
     const libxl_pci_ims_db_entry *entry;
+    const char *db_error;
     bool have_domain = domid != INVALID_DOMID;
     libxl_pci_ims_policy policy = pci->ims_policy;
     libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
@@ -713,7 +896,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     rc = libxl__ims_pci_identity(gc, pci, &plan->identity);
     if (rc) goto out;
 
-    entry = libxl__ims_lookup_device(gc, &plan->identity);
+    entry = libxl__ims_lookup_device(gc, &plan->identity, &db_error);
 
     rc = libxl__ims_host_facts(gc, &plan->facts);
     if (rc) goto out;
@@ -735,13 +918,16 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
         if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
             rc = libxl__ims_probe_domain_dm(gc, domid, &plan->facts);
             if (rc) goto out;
+            libxl__ims_guest_msi(gc, domid, false, &plan->facts);
         }
     } else {
         if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
             guest_type = LIBXL_DOMAIN_TYPE_HVM;
-        if (guest_type == LIBXL_DOMAIN_TYPE_HVM)
+        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
             probe_dm_binary(gc, device_model ? device_model
                                              : QEMU_XEN_PATH, &plan->facts);
+            libxl__ims_guest_msi_new_domain(&plan->facts);
+        }
     }
     plan->facts.guest_type = guest_type;
 
@@ -751,13 +937,13 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     if (attached && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
         policy = recorded;
     policy = effective_policy(policy);
-    libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
+    libxl__ims_decide(gc, policy, entry, db_error, &plan->facts, plan);
     if (needs_hypervisor(plan) && CTX->xch) {
         libxl__ims_probe_hv_remap(gc, have_domain ? domid : DOMID_INVALID,
                                   pci, false, &plan->facts);
         if (attached && plan->facts.hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN)
             remap_recorded_at_attach(gc, pci, &plan->facts);
-        libxl__ims_decide(gc, policy, entry, &plan->facts, plan);
+        libxl__ims_decide(gc, policy, entry, db_error, &plan->facts, plan);
     }
     /* The slot the guest sees it in, unless the caller names one. */
     if (!vdevfn && attached)
@@ -948,7 +1134,9 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
         else
             libxl_pci_ims_facts_copy(CTX, &p->facts, &plans[0].facts);
         p->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
-        libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, e, &p->facts, p);
+        libxl__ims_guest_msi_new_domain(&p->facts);
+        libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, e,
+                          db_first_error(gc, db), &p->facts, p);
     }
     *num = n;
 
@@ -1050,8 +1238,41 @@ static const char *export_dir_of(libxl__gc *gc, const char *path)
     return slash ? libxl__strndup(gc, path, slash - path) : path;
 }
 
-int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan)
+/* The export directory a plan writes, or NULL. */
+static const char *plan_export_dir(libxl__gc *gc,
+                                   const libxl_pci_ims_plan *plan)
 {
+    for (int i = 0; i < plan->num_xenstore; i++) {
+        const char *dir = export_dir_of(gc, plan->xenstore[i].path);
+
+        if (dir && !strcmp(dir, plan->xenstore[i].path))
+            return dir;
+    }
+    return NULL;
+}
+
+/* Whether the guest owns dir (.../local/domain/<guest>/device/...). */
+static bool made_by_guest(libxl__gc *gc, xs_transaction_t t,
+                          const char *dir)
+{
+    struct xs_permissions *perms;
+    unsigned int n = 0, guest;
+    bool guests = false;
+
+    if (sscanf(dir, "/local/domain/%u/", &guest) != 1)
+        return false;
+    perms = xs_get_permissions(CTX->xsh, t, dir, &n);
+    if (perms && n)
+        guests = perms[0].id == guest;
+    free(perms);
+    return guests;
+}
+
+int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan,
+                        const libxl_device_pci *pci)
+{
+    const char *dir = plan_export_dir(gc, plan);
+    const char *record = libxl__ims_toolstack_path(gc, pci);
     xs_transaction_t t = XBT_NULL;
     int rc, i;
 
@@ -1066,19 +1287,32 @@ int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan)
     }
 
     for (;;) {
+        const char *there;
+
         rc = libxl__xs_transaction_start(gc, &t);
         if (rc) goto out;
 
-        /* Whatever the export directory held before (a guest may have
-         * made it) goes: only what the plan says is there. */
-        for (i = 0; i < plan->num_xenstore; i++) {
-            const char *dir = export_dir_of(gc, plan->xenstore[i].path);
-
-            if (dir && !strcmp(dir, plan->xenstore[i].path)) {
+        /* What is there already is another device's (a slot given
+         * twice), left alone; or the guest's own making (where it may
+         * write device/, as with xend_suspend_evtchn_compat), which
+         * goes: the guest must not choose the values it is shown. */
+        if (dir) {
+            rc = libxl__xs_read_checked(gc, t, dir, &there);
+            if (rc) goto out;
+            if (there && !made_by_guest(gc, t, dir)) {
+                LOG(ERROR, "%s already exists: the slot belongs to another "
+                    "device; give this one a free vdevfn", dir);
+                rc = ERROR_FAIL;
+                goto out;
+            }
+            if (there) {
                 rc = libxl__xs_rm_checked(gc, t, dir);
                 if (rc) goto out;
             }
         }
+        /* A record left by an earlier attach of this device goes. */
+        rc = libxl__xs_rm_checked(gc, t, record);
+        if (rc) goto out;
         for (i = 0; i < plan->num_xenstore; i++) {
             const libxl_pci_ims_xs_entry *e = &plan->xenstore[i];
             struct xs_permissions *perms;
@@ -1103,10 +1337,11 @@ int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan)
     return rc;
 }
 
-int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
-                         const libxl_device_pci *pci)
+/* Removes dir (when not NULL; and its parent when that is left empty)
+ * and pci's toolstack record, in one transaction. */
+static int xs_remove_dir(libxl__gc *gc, uint32_t domid,
+                         const libxl_device_pci *pci, const char *dir)
 {
-    const char *dir = libxl__ims_export_path(gc, domid, pci->vdevfn);
     const char *parent = libxl__ims_export_path(gc, domid, 0);
     xs_transaction_t t = XBT_NULL;
     char **left;
@@ -1118,12 +1353,14 @@ int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
         rc = libxl__xs_transaction_start(gc, &t);
         if (rc) goto out;
 
-        rc = libxl__xs_rm_checked(gc, t, dir);
-        if (rc) goto out;
-        left = libxl__xs_directory(gc, t, parent, &n);
-        if (left && !n) {
-            rc = libxl__xs_rm_checked(gc, t, parent);
+        if (dir) {
+            rc = libxl__xs_rm_checked(gc, t, dir);
             if (rc) goto out;
+            left = libxl__xs_directory(gc, t, parent, &n);
+            if (left && !n) {
+                rc = libxl__xs_rm_checked(gc, t, parent);
+                if (rc) goto out;
+            }
         }
         rc = libxl__xs_rm_checked(gc, t, libxl__ims_toolstack_path(gc, pci));
         if (rc) goto out;
@@ -1136,6 +1373,24 @@ int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
  out:
     libxl__xs_transaction_abort(gc, &t);
     return rc;
+}
+
+int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
+                         const libxl_device_pci *pci)
+{
+    libxl_pci_ims_policy policy;
+    uint32_t vdevfn;
+
+    /* The slot is the attach's own (the backend's record), not the
+     * caller's, which is 0 for a device named by its BDF alone. */
+    if (!attached_device(gc, domid, pci, &policy, &vdevfn)) {
+        LOGD(DEBUG, domid, "PCI device %04x:%02x:%02x.%u: not in the "
+             "backend; only its IMS record is removed", pci->domain,
+             pci->bus, pci->dev, pci->func);
+        return xs_remove_dir(gc, domid, pci, NULL);
+    }
+    return xs_remove_dir(gc, domid, pci,
+                         libxl__ims_export_path(gc, domid, vdevfn));
 }
 
 /*----- the attach step -----*/
@@ -1238,18 +1493,22 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
                  "handling (policy auto)", plan->bdf);
             policy = LIBXL_PCI_IMS_POLICY_OFF;
         } else {
-            ims->entry = libxl__ims_lookup_device(gc, &plan->identity);
+            ims->entry = libxl__ims_lookup_device(gc, &plan->identity,
+                                                  &ims->db_error);
             rc = libxl__ims_host_facts(gc, &plan->facts);
             if (rc) goto out;
+            libxl__ims_guest_msi(gc, ims->domid, true, &plan->facts);
         }
     }
 
-    libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+    libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
+                      plan);
     if (needs_hypervisor(plan)) {
         /* Asked before the device model holds the device: auto can still
          * fall back to expose. */
         libxl__ims_probe_hv_remap(gc, ims->domid, pci, true, &plan->facts);
-        libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+        libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
+                      plan);
     }
     if (!needs_device_model(plan)) {
         attach_decided(egc, ims);
@@ -1265,7 +1524,8 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
         plan->facts.qemu_ims_source = libxl__sprintf(NOGC,
             "QMP device-list-properties of domain %u's device model "
             "(cached)", ims->domid);
-        libxl__ims_decide(gc, policy, ims->entry, &plan->facts, plan);
+        libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
+                      plan);
         attach_decided(egc, ims);
         return;
     }
@@ -1303,15 +1563,11 @@ static void attach_probed(libxl__egc *egc, libxl__ev_qmp *qmp,
         f->qemu_ims_source = libxl__sprintf(NOGC,
             "QMP device-list-properties of domain %u's device model",
             ims->domid);
-        rc = libxl__xs_write_checked(gc, XBT_NULL,
-                 dm_cache_path(gc, ims->domid),
-                 libxl_pci_ims_support_to_string(f->qemu_ims));
-        if (rc) {
-            attach_done(egc, ims, rc);
-            return;
-        }
+        /* Cached once the attach goes ahead: a refusal leaves no trace. */
+        ims->dm_answered = true;
     }
-    libxl__ims_decide(gc, ims->plan.policy, ims->entry, f, &ims->plan);
+    libxl__ims_decide(gc, ims->plan.policy, ims->entry, ims->db_error, f,
+                      &ims->plan);
     attach_decided(egc, ims);
 }
 
@@ -1395,9 +1651,18 @@ static void attach_write(libxl__egc *egc, libxl__ims_attach_state *ims)
 
     libxl__ims_plan_sinks(gc, &ims->plan, ims->pci, ims->domid,
                           ims->dm_domid, ims->pci->vdevfn);
-    rc = libxl__ims_xs_write(gc, &ims->plan);
-    if (!rc)
-        ims->written = ims->plan.num_xenstore > 0;
+    rc = libxl__ims_xs_write(gc, &ims->plan, ims->pci);
+    if (rc) goto out;
+    ims->written = ims->plan.num_xenstore > 0;
+    if (ims->dm_answered) {
+        rc = libxl__xs_write_checked(gc, XBT_NULL,
+                 dm_cache_path(gc, ims->domid),
+                 libxl_pci_ims_support_to_string(ims->plan.facts.qemu_ims));
+        if (rc) goto out;
+        ims->dm_cached = true;
+    }
+
+ out:
     attach_done(egc, ims, rc);
 }
 
@@ -1422,9 +1687,16 @@ void libxl__ims_attach_qmp_args(libxl__gc *gc,
 
 void libxl__ims_attach_undo(libxl__gc *gc, libxl__ims_attach_state *ims)
 {
+    if (ims->dm_cached &&
+        libxl__xs_rm_checked(gc, XBT_NULL, dm_cache_path(gc, ims->domid)))
+        LOGD(ERROR, ims->domid, "could not remove %s",
+             dm_cache_path(gc, ims->domid));
+    ims->dm_cached = false;
     if (!ims->written)
         return;
-    if (libxl__ims_xs_remove(gc, ims->domid, ims->pci))
+    /* Only what this attach wrote: its own export directory, if any. */
+    if (xs_remove_dir(gc, ims->domid, ims->pci,
+                      plan_export_dir(gc, &ims->plan)))
         LOGD(ERROR, ims->domid, "PCI device %s: could not remove its IMS "
              "xenstore entries", ims->plan.bdf);
     ims->written = false;

@@ -80,6 +80,7 @@ static int plan_once(void)
     libxl_device_pci pci;
     libxl_pci_ims_plan plan;
     const libxl_pci_ims_db_entry *e;
+    const char *db_error;
     int rc;
 
     libxl_device_pci_init(&pci);
@@ -87,10 +88,11 @@ static int plan_once(void)
     libxl_pci_ims_plan_init(&plan);
     rc = libxl__ims_pci_identity(gc, &pci, &plan.identity);
     if (rc) goto out;
-    e = libxl__ims_lookup_device(gc, &plan.identity);
+    e = libxl__ims_lookup_device(gc, &plan.identity, &db_error);
     libxl__ims_host_facts(gc, &plan.facts);
     plan.facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
-    libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, e, &plan.facts, &plan);
+    libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, e, db_error, &plan.facts,
+                      &plan);
  out:
     libxl_pci_ims_plan_dispose(&plan);
     GC_FREE;

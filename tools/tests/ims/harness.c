@@ -376,3 +376,33 @@ bool __wrap_xs_set_permissions(struct xs_handle *h, xs_transaction_t t,
         return false;
     return __real_xs_set_permissions(h, t, path, perms, num_perms);
 }
+
+/* A strategy list as the database writes it ("remap|export"). */
+const char *test_strategy_list(const libxl_pci_ims_strategy *l, int n)
+{
+    static char buf[64];
+
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+                 i ? "|" : "", libxl_pci_ims_strategy_to_string(l[i]));
+    return buf;
+}
+
+/* Sets a database entry's list from "remap|export" (NOGC, as dispose
+ * frees it). */
+void test_set_strategy_list(libxl_pci_ims_strategy **l, int *n,
+                            const char *spec)
+{
+    char *copy = strdup(spec), *tok, *save = NULL;
+
+    free(*l);
+    *l = calloc(4, sizeof(**l));
+    *n = 0;
+    for (tok = strtok_r(copy, "|", &save); tok && *n < 4;
+         tok = strtok_r(NULL, "|", &save))
+        assert_int_equal(libxl_pci_ims_strategy_from_string(tok,
+                                                            &(*l)[(*n)++]),
+                         0);
+    free(copy);
+}

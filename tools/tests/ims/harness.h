@@ -109,6 +109,11 @@ int test_ims_attach_prepare(libxl_ctx *ctx, uint32_t domid, int bus,
  * it.  Returns the pid once the socket exists, -1 otherwise.
  * test_dm_stop() ends it and removes the socket.  (harness_attach.c)
  */
+/* Database entries' strategy lists, as "remap|export". */
+const char *test_strategy_list(const libxl_pci_ims_strategy *l, int n);
+void test_set_strategy_list(libxl_pci_ims_strategy **l, int *n,
+                            const char *spec);
+
 const char *test_dm_socket(uint32_t domid);
 pid_t test_dm_start(uint32_t domid, const char *const argv[]);
 void test_dm_stop(pid_t *pid, uint32_t domid);

@@ -129,8 +129,8 @@ static void test_good_file(void **state)
     assert_int_equal(e->vendor, 0x17cb);
     assert_int_equal(e->device, 0x1103);
     assert_string_equal(e->name, "Qualcomm WCN6855 (ath11k), rev \"2\"");
-    assert_int_equal(e->amd, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
-    assert_int_equal(e->intel, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_string_equal(test_strategy_list(e->amd, e->num_amd), "expose");
+    assert_string_equal(test_strategy_list(e->intel, e->num_intel), "export");
     assert_string_equal(e->file, "t.cfg");
     assert_int_equal(e->line, 5);
 
@@ -138,8 +138,8 @@ static void test_good_file(void **state)
     e = &db->entries[1];
     assert_int_equal(e->device, 0x1101);
     assert_string_equal(e->name, "QCA6390");
-    assert_int_equal(e->amd, LIBXL_PCI_IMS_STRATEGY_NONE);
-    assert_int_equal(e->intel, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_string_equal(test_strategy_list(e->amd, e->num_amd), "none");
+    assert_string_equal(test_strategy_list(e->intel, e->num_intel), "expose|export");
 
     /* CRLF; amd takes its default. */
     e = &db->entries[2];
@@ -148,8 +148,8 @@ static void test_good_file(void **state)
     assert_int_equal(e->subdevice, 0x9309);
     assert_true(e->has_class);
     assert_int_equal(e->class_code, 0x028000);
-    assert_int_equal(e->amd, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
-    assert_int_equal(e->intel, LIBXL_PCI_IMS_STRATEGY_NONE);
+    assert_string_equal(test_strategy_list(e->amd, e->num_amd), "remap|export");
+    assert_string_equal(test_strategy_list(e->intel, e->num_intel), "none");
     assert_null(e->name);
 
     /* UTF-8 names are kept as they are; class without 0x. */
@@ -223,7 +223,42 @@ static const struct bad_case {
     { "17cb:1103,name=\"\xc0\xaf\"\n", 1, 17, "not valid UTF-8" },
     { "17cb:1103,name=\"\xed\xa0\x80\"\n", 1, 17, "not valid UTF-8" },
     { "# ok\n\n17cb:1103,amd=bad\n", 3, 15, "bad strategy" },
+    /* Strategy lists: the column of the offending strategy. */
+    { "17cb:1103,amd=remap|exprt\n", 1, 21, "bad strategy `exprt' for amd" },
+    { "17cb:1103,amd=remap|\n", 1, 21, "bad strategy `' for amd" },
+    { "17cb:1103,amd=remap|export|remap\n", 1, 28, "lists `remap' twice" },
+    { "17cb:1103,amd=none|export\n", 1, 15, "none stands alone" },
+    { "17cb:1103,amd=export|none\n", 1, 15, "none stands alone" },
+    { "17cb:1103,intel=expose|remap\n", 1, 24, "exists only for AMD" },
+    { "17cb:1103,amd=remap|expose|export|none\n", 1, 35,
+      "more than three strategies" },
 };
+
+static void test_strategy_lists(void **state)
+{
+    libxl__ims_db *db = parse(
+        "17cb:1103,amd=remap|export,intel=expose|export\n"
+        "17cb:1104,amd=\"remap|expose|export\",intel=export\n"
+        "17cb:1105,amd=export|remap\n");
+    const libxl_pci_ims_db_entry *e;
+
+    assert_clean(db);
+    assert_int_equal(db->nr_entries, 3);
+    e = &db->entries[0];
+    assert_string_equal(test_strategy_list(e->amd, e->num_amd),
+                        "remap|export");
+    assert_string_equal(test_strategy_list(e->intel, e->num_intel),
+                        "expose|export");
+    e = &db->entries[1];
+    assert_string_equal(test_strategy_list(e->amd, e->num_amd),
+                        "remap|expose|export");
+    assert_string_equal(test_strategy_list(e->intel, e->num_intel),
+                        "export");
+    /* Order is the administrator's. */
+    e = &db->entries[2];
+    assert_string_equal(test_strategy_list(e->amd, e->num_amd),
+                        "export|remap");
+}
 
 static void test_every_bad_line(void **state)
 {
@@ -642,8 +677,8 @@ static void test_shipped_database(void **state)
 
         if (!e) fail_msg("17cb:%04x missing from the shipped database", ath[i]);
         assert_non_null(e->name);
-        assert_int_equal(e->amd, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
-        assert_int_equal(e->intel, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+        assert_string_equal(test_strategy_list(e->amd, e->num_amd), "remap|export");
+        assert_string_equal(test_strategy_list(e->intel, e->num_intel), "expose|export");
     }
     /* Intel's own Wi-Fi uses MSI-X the ordinary way: not listed. */
     assert_null(lookup(db, 0x8086, 0x2725, 0, 0, 0x028000));
@@ -654,6 +689,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_good_file),
         T(test_empty_and_comment_only),
+        T(test_strategy_lists),
         T(test_every_bad_line),
         T(test_nul_byte),
         T(test_line_length_limit),

@@ -1,6 +1,6 @@
 /*
  * The decision (libxl__ims_decide) over every combination of its inputs,
- * checked against DESIGN section 4 written as tables below; then the
+ * checked against the rules written out below on their own; then the
  * sinks (libxl__ims_plan_sinks) and the QMP probe judgement.
  */
 #include "libxl_osdeps.h"
@@ -10,10 +10,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-enum { ANY = -1 };
 
-/* Policy classes of the tables. */
-enum { P_AUTO = 100, P_NOT_AUTO = 101 };
 
 static libxl_ctx *ctx;
 
@@ -29,148 +26,117 @@ static int teardown(void **state)
     return 0;
 }
 
-/*----- the rules as tables -----*/
+/*----- the rules, written out independently of the code -----*/
 
-/* Rule 4 for a database match: the vendor's field of the entry. */
-static int candidate(int iommu, const libxl_pci_ims_db_entry *e)
+/* Strategy lists as the database gives them. */
+typedef struct {
+    int n;
+    libxl_pci_ims_strategy s[3];
+} slist;
+
+#define NONE_   LIBXL_PCI_IMS_STRATEGY_NONE
+#define EXPOSE_ LIBXL_PCI_IMS_STRATEGY_EXPOSE
+#define EXPORT_ LIBXL_PCI_IMS_STRATEGY_EXPORT
+#define REMAP_  LIBXL_PCI_IMS_STRATEGY_REMAP
+
+static const slist amd_lists[] = {
+    { 1, { NONE_ } }, { 1, { EXPOSE_ } }, { 1, { EXPORT_ } },
+    { 1, { REMAP_ } }, { 2, { REMAP_, EXPORT_ } },
+    { 3, { REMAP_, EXPOSE_, EXPORT_ } }, { 2, { EXPOSE_, EXPORT_ } },
+    { 2, { EXPORT_, REMAP_ } },
+};
+static const slist intel_lists[] = {
+    { 1, { NONE_ } }, { 1, { EXPOSE_ } }, { 1, { EXPORT_ } },
+    { 2, { EXPOSE_, EXPORT_ } },
+};
+
+static void set_list(libxl_pci_ims_strategy **l, int *n, const slist *from)
 {
-    static const struct { int iommu; int field; } rule4[] = {
-        { LIBXL_PCI_IMS_IOMMU_AMD,   'a' },
-        { LIBXL_PCI_IMS_IOMMU_INTEL, 'i' },
-        { LIBXL_PCI_IMS_IOMMU_UNKNOWN, 'u' }, /* export, unless none+none */
-    };
-    unsigned i;
+    free(*l);
+    *l = calloc(3, sizeof(**l));
+    memcpy(*l, from->s, sizeof(from->s));
+    *n = from->n;
+}
 
-    for (i = 0; i < N(rule4); i++) {
-        if (rule4[i].iommu != iommu) continue;
-        switch (rule4[i].field) {
-        case 'a': return e->amd;
-        case 'i': return e->intel;
-        default:
-            return e->amd == LIBXL_PCI_IMS_STRATEGY_NONE &&
-                   e->intel == LIBXL_PCI_IMS_STRATEGY_NONE
-                   ? LIBXL_PCI_IMS_STRATEGY_NONE
-                   : LIBXL_PCI_IMS_STRATEGY_EXPORT;
-        }
+enum { OK, NO, UNK };
+
+/* A candidate's prerequisites. */
+static int usable(int cand, const libxl_pci_ims_facts *f)
+{
+    if (f->intremap != LIBXL_PCI_IMS_INTREMAP_ON)
+        return NO;                       /* unknown counts as off */
+    if (cand == REMAP_) {
+        if (f->iommu != LIBXL_PCI_IMS_IOMMU_AMD ||
+            f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO ||
+            f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL)
+            return NO;
+        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ||
+            f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN)
+            return UNK;
+        return OK;
     }
-    fail();
-    return -1;
+    if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_NO) return NO;
+    if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) return UNK;
+    return OK;
 }
-
-/* Rules 5 and 7: first matching row wins; REFUSE ends, else next cand. */
-#define REFUSE (-2)
-static const struct prereq {
-    int cand, policy, iommu, intremap, hv, next;
-} prereq[] = {
-    { LIBXL_PCI_IMS_STRATEGY_REMAP, ANY, LIBXL_PCI_IMS_IOMMU_AMD,
-      LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES,
-      LIBXL_PCI_IMS_STRATEGY_REMAP },
-    { LIBXL_PCI_IMS_STRATEGY_REMAP, ANY, LIBXL_PCI_IMS_IOMMU_AMD,
-      LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_UNKNOWN,
-      LIBXL_PCI_IMS_STRATEGY_REMAP },
-    { LIBXL_PCI_IMS_STRATEGY_REMAP, P_AUTO, ANY, ANY, ANY,
-      LIBXL_PCI_IMS_STRATEGY_EXPOSE },
-    { LIBXL_PCI_IMS_STRATEGY_REMAP, P_NOT_AUTO, ANY, ANY, ANY, REFUSE },
-    { LIBXL_PCI_IMS_STRATEGY_EXPOSE, ANY, ANY,
-      LIBXL_PCI_IMS_INTREMAP_ON, ANY, LIBXL_PCI_IMS_STRATEGY_EXPOSE },
-    { LIBXL_PCI_IMS_STRATEGY_EXPOSE, P_AUTO, ANY, ANY, ANY,
-      LIBXL_PCI_IMS_STRATEGY_EXPORT },
-    { LIBXL_PCI_IMS_STRATEGY_EXPOSE, P_NOT_AUTO, ANY, ANY, ANY, REFUSE },
-    { LIBXL_PCI_IMS_STRATEGY_EXPORT, ANY, ANY, ANY, ANY,
-      LIBXL_PCI_IMS_STRATEGY_EXPORT },
-};
-
-/* Rule 6 (device model) and rule 7's "known at assignment". */
-static const struct outcome {
-    int strategy, policy, qemu, hv, outcome;
-} outcomes[] = {
-    { LIBXL_PCI_IMS_STRATEGY_REMAP, ANY, ANY, LIBXL_PCI_IMS_SUPPORT_YES,
-      LIBXL_PCI_IMS_OUTCOME_APPLIED },
-    { LIBXL_PCI_IMS_STRATEGY_REMAP, ANY, ANY, LIBXL_PCI_IMS_SUPPORT_UNKNOWN,
-      LIBXL_PCI_IMS_OUTCOME_PENDING },
-    { ANY, ANY, LIBXL_PCI_IMS_SUPPORT_YES, ANY,
-      LIBXL_PCI_IMS_OUTCOME_APPLIED },
-    { ANY, ANY, LIBXL_PCI_IMS_SUPPORT_UNKNOWN, ANY,
-      LIBXL_PCI_IMS_OUTCOME_PENDING },
-    { ANY, P_AUTO, LIBXL_PCI_IMS_SUPPORT_NO, ANY,
-      LIBXL_PCI_IMS_OUTCOME_DEGRADED },
-    { ANY, P_NOT_AUTO, LIBXL_PCI_IMS_SUPPORT_NO, ANY,
-      LIBXL_PCI_IMS_OUTCOME_REFUSED },
-};
-
-static bool policy_matches(int row, libxl_pci_ims_policy p)
-{
-    if (row == ANY) return true;
-    if (row == P_AUTO) return p == LIBXL_PCI_IMS_POLICY_AUTO;
-    if (row == P_NOT_AUTO) return p != LIBXL_PCI_IMS_POLICY_AUTO;
-    return row == (int)p;
-}
-
-#define M(row, v) ((row) == ANY || (row) == (int)(v))
 
 struct expect {
     int strategy, outcome;
-    bool fell_back;
+    bool skipped;       /* auto passed over a candidate: a warning says why */
 };
 
 static struct expect expected(libxl_pci_ims_policy policy,
                               const libxl_pci_ims_db_entry *e,
-                              const libxl_pci_ims_facts *f)
+                              bool db_error, const libxl_pci_ims_facts *f)
 {
-    struct expect x = { LIBXL_PCI_IMS_STRATEGY_NONE,
-                        LIBXL_PCI_IMS_OUTCOME_NONE, false };
-    int cand;
-    unsigned i;
+    struct expect x = { NONE_, LIBXL_PCI_IMS_OUTCOME_NONE, false };
+    slist c = { 0 };
+    bool forced = policy == LIBXL_PCI_IMS_POLICY_EXPOSE ||
+                  policy == LIBXL_PCI_IMS_POLICY_EXPORT ||
+                  policy == LIBXL_PCI_IMS_POLICY_REMAP;
 
-    /* Rules 1-4 */
     if (policy == LIBXL_PCI_IMS_POLICY_OFF ||
-        f->guest_type == LIBXL_DOMAIN_TYPE_PV ||
-        f->guest_type == LIBXL_DOMAIN_TYPE_PVH)
+        f->guest_type != LIBXL_DOMAIN_TYPE_HVM)
         return x;
-    switch (policy) {
-    case LIBXL_PCI_IMS_POLICY_EXPOSE: cand = LIBXL_PCI_IMS_STRATEGY_EXPOSE; break;
-    case LIBXL_PCI_IMS_POLICY_EXPORT: cand = LIBXL_PCI_IMS_STRATEGY_EXPORT; break;
-    case LIBXL_PCI_IMS_POLICY_REMAP:  cand = LIBXL_PCI_IMS_STRATEGY_REMAP; break;
-    default:
-        if (!e) return x;
-        cand = candidate(f->iommu, e);
+    if (!forced && db_error) {
+        if (policy == LIBXL_PCI_IMS_POLICY_STRICT)
+            x.outcome = LIBXL_PCI_IMS_OUTCOME_REFUSED;
+        return x;
     }
-    if (cand == LIBXL_PCI_IMS_STRATEGY_NONE)
+    if (policy == LIBXL_PCI_IMS_POLICY_EXPOSE) c = (slist){ 1, { EXPOSE_ } };
+    else if (policy == LIBXL_PCI_IMS_POLICY_EXPORT) c = (slist){ 1, { EXPORT_ } };
+    else if (policy == LIBXL_PCI_IMS_POLICY_REMAP) c = (slist){ 1, { REMAP_ } };
+    else if (!e) return x;
+    else if (f->iommu == LIBXL_PCI_IMS_IOMMU_AMD) {
+        c.n = e->num_amd; memcpy(c.s, e->amd, sizeof(c.s[0]) * c.n);
+    } else if (f->iommu == LIBXL_PCI_IMS_IOMMU_INTEL) {
+        c.n = e->num_intel; memcpy(c.s, e->intel, sizeof(c.s[0]) * c.n);
+    } else if (e->amd[0] == NONE_ && e->intel[0] == NONE_) {
+        return x;
+    } else {
+        c = (slist){ 1, { EXPORT_ } };
+    }
+    if (c.s[0] == NONE_)
         return x;
 
-    /* Rules 5 and 7 */
-    x.strategy = cand;
-    for (;;) {
-        for (i = 0; i < N(prereq); i++) {
-            const struct prereq *r = &prereq[i];
-            if (r->cand == cand && policy_matches(r->policy, policy) &&
-                M(r->iommu, f->iommu) && M(r->intremap, f->intremap) &&
-                M(r->hv, f->hv_remap))
-                break;
+    for (int i = 0; i < c.n; i++) {
+        int u = usable(c.s[i], f);
+
+        if (u == OK || u == UNK) {
+            x.strategy = c.s[i];
+            x.outcome = u == OK ? LIBXL_PCI_IMS_OUTCOME_APPLIED
+                                : LIBXL_PCI_IMS_OUTCOME_PENDING;
+            return x;
         }
-        assert_true(i < N(prereq));
-        if (prereq[i].next == REFUSE) {
+        if (policy != LIBXL_PCI_IMS_POLICY_AUTO) {
+            x.strategy = c.s[i];
             x.outcome = LIBXL_PCI_IMS_OUTCOME_REFUSED;
             return x;
         }
-        if (prereq[i].next == cand) break;
-        cand = prereq[i].next;
-        x.fell_back = true;
+        x.skipped = true;
     }
-    x.strategy = cand;
-
-    /* Rules 6 and 7 */
-    for (i = 0; i < N(outcomes); i++) {
-        const struct outcome *r = &outcomes[i];
-        if (M(r->strategy, cand) && policy_matches(r->policy, policy) &&
-            (cand == LIBXL_PCI_IMS_STRATEGY_REMAP ? M(r->hv, f->hv_remap)
-                                                   && r->hv != ANY
-                                                 : M(r->qemu, f->qemu_ims)
-                                                   && r->qemu != ANY))
-            break;
-    }
-    assert_true(i < N(outcomes));
-    x.outcome = outcomes[i].outcome;
+    x.strategy = c.s[0];
+    x.outcome = LIBXL_PCI_IMS_OUTCOME_DEGRADED;
     return x;
 }
 
@@ -184,17 +150,15 @@ static const libxl_pci_ims_policy policies[] = {
 static const libxl_domain_type guests[] = {
     LIBXL_DOMAIN_TYPE_HVM, LIBXL_DOMAIN_TYPE_PV, LIBXL_DOMAIN_TYPE_PVH,
 };
-static const libxl_pci_ims_strategy strategies[] = {
-    LIBXL_PCI_IMS_STRATEGY_NONE, LIBXL_PCI_IMS_STRATEGY_EXPOSE,
-    LIBXL_PCI_IMS_STRATEGY_EXPORT, LIBXL_PCI_IMS_STRATEGY_REMAP,
-};
+
+#define NR_ENTRIES (N(amd_lists) * N(intel_lists))
 
 static void test_every_combination(void **state)
 {
     libxl_pci_ims_db_entry entry;
     libxl_pci_ims_facts f;
     libxl_pci_ims_plan plan;
-    unsigned pi, gi, ei, io, ir, qe, hv, count = 0;
+    unsigned pi, gi, ei, io, ir, qe, hv, gm, de, count = 0;
     unsigned seen[5] = { 0 };
 
     libxl_pci_ims_db_entry_init(&entry);
@@ -206,17 +170,22 @@ static void test_every_combination(void **state)
 
     for (pi = 0; pi < N(policies); pi++)
     for (gi = 0; gi < N(guests); gi++)
-    for (ei = 0; ei <= 16; ei++)  /* 16: no match */
+    for (ei = 0; ei <= NR_ENTRIES; ei++)  /* NR_ENTRIES: no match */
+    for (de = 0; de < 2; de++)
     for (io = 0; io < 3; io++)
     for (ir = 0; ir < 3; ir++)
     for (qe = 0; qe < 3; qe++)
-    for (hv = 0; hv < 3; hv++) {
-        const libxl_pci_ims_db_entry *e = ei < 16 ? &entry : NULL;
+    for (hv = 0; hv < 3; hv++)
+    for (gm = 0; gm < 3; gm++) {
+        const libxl_pci_ims_db_entry *e = ei < NR_ENTRIES ? &entry : NULL;
+        const char *db_error = de ? "ims-quirks.d/90.cfg:2:7: bad" : NULL;
         struct expect x;
 
         if (e) {
-            entry.amd = strategies[ei / 4];
-            entry.intel = strategies[ei % 4];
+            set_list(&entry.amd, &entry.num_amd,
+                     &amd_lists[ei / N(intel_lists)]);
+            set_list(&entry.intel, &entry.num_intel,
+                     &intel_lists[ei % N(intel_lists)]);
         }
         libxl_pci_ims_facts_init(&f);
         f.guest_type = guests[gi];
@@ -224,42 +193,42 @@ static void test_every_combination(void **state)
         f.intremap = ir;
         f.qemu_ims = qe;
         f.hv_remap = hv;
+        f.guest_msi = gm;
         libxl_pci_ims_plan_init(&plan);
         {
             GC_INIT(ctx);
-            libxl__ims_decide(gc, policies[pi], e, &f, &plan);
+            libxl__ims_decide(gc, policies[pi], e, db_error, &f, &plan);
             GC_FREE;
         }
-        x = expected(policies[pi], e, &f);
+        x = expected(policies[pi], e, de, &f);
 
         if ((int)plan.strategy != x.strategy ||
             (int)plan.outcome != x.outcome)
-            fail_msg("policy %s guest %s entry amd=%s intel=%s%s iommu %s "
-                     "intremap %s qemu %s hv %s: got %s/%s, want %s/%s "
-                     "(%s)",
+            fail_msg("policy %s guest %s entry %u%s db_error %u iommu %s "
+                     "intremap %s qemu %s hv %s guest_msi %s: got %s/%s, "
+                     "want %s/%s (%s)",
                      libxl_pci_ims_policy_to_string(policies[pi]),
-                     libxl_domain_type_to_string(guests[gi]),
-                     libxl_pci_ims_strategy_to_string(entry.amd),
-                     libxl_pci_ims_strategy_to_string(entry.intel),
-                     e ? "" : " (no match)",
+                     libxl_domain_type_to_string(guests[gi]), ei,
+                     e ? "" : " (no match)", de,
                      libxl_pci_ims_iommu_to_string(io),
                      libxl_pci_ims_intremap_to_string(ir),
                      libxl_pci_ims_support_to_string(qe),
                      libxl_pci_ims_support_to_string(hv),
+                     libxl_pci_ims_guest_msi_to_string(gm),
                      libxl_pci_ims_strategy_to_string(plan.strategy),
                      libxl_pci_ims_outcome_to_string(plan.outcome),
                      libxl_pci_ims_strategy_to_string(x.strategy),
                      libxl_pci_ims_outcome_to_string(x.outcome),
                      plan.reason);
 
-        /* Rule 8 and the plan's invariants. */
+        /* Every result says why, and the plan's invariants hold. */
         assert_non_null(plan.reason);
         assert_true(strlen(plan.reason) > 10);
         assert_int_equal(plan.policy, policies[pi]);
         assert_int_equal(plan.applied,
                          plan.outcome == LIBXL_PCI_IMS_OUTCOME_APPLIED
                          ? plan.strategy : LIBXL_PCI_IMS_STRATEGY_NONE);
-        if (x.fell_back || plan.outcome == LIBXL_PCI_IMS_OUTCOME_DEGRADED)
+        if (x.skipped || plan.outcome == LIBXL_PCI_IMS_OUTCOME_DEGRADED)
             assert_non_null(plan.warning);
         else
             assert_null(plan.warning);
@@ -267,12 +236,24 @@ static void test_every_combination(void **state)
         if (e) {
             assert_string_equal(plan.match.file, "/etc/xen/ims-quirks.cfg");
             assert_int_equal(plan.match.line, 7);
+            assert_int_equal(plan.match.num_amd, entry.num_amd);
         }
-        /* Non-negotiable: never expose without remapping known on. */
-        if (plan.applied == LIBXL_PCI_IMS_STRATEGY_EXPOSE ||
-            plan.strategy == LIBXL_PCI_IMS_STRATEGY_EXPOSE)
-            if (plan.outcome != LIBXL_PCI_IMS_OUTCOME_REFUSED)
-                assert_int_equal(f.intremap, LIBXL_PCI_IMS_INTREMAP_ON);
+        if (db_error && plan.outcome != LIBXL_PCI_IMS_OUTCOME_NONE &&
+            !(policies[pi] == LIBXL_PCI_IMS_POLICY_STRICT))
+            assert_true(policies[pi] >= LIBXL_PCI_IMS_POLICY_EXPOSE);
+        /* Non-negotiable: no strategy without remapping known on. */
+        if (plan.applied != LIBXL_PCI_IMS_STRATEGY_NONE ||
+            plan.outcome == LIBXL_PCI_IMS_OUTCOME_PENDING)
+            assert_int_equal(f.intremap, LIBXL_PCI_IMS_INTREMAP_ON);
+        /* Remap is applied only to guests whose MSIs carry a vector. */
+        if (plan.applied == LIBXL_PCI_IMS_STRATEGY_REMAP)
+            assert_int_equal(f.guest_msi, LIBXL_PCI_IMS_GUEST_MSI_VECTOR);
+        /* The candidates the plan lists: the outcome's one is judged. */
+        for (int c = 0; c < plan.num_candidates; c++)
+            if (plan.candidates[c].strategy == plan.strategy &&
+                plan.outcome != LIBXL_PCI_IMS_OUTCOME_NONE)
+                assert_int_not_equal(plan.candidates[c].verdict,
+                                     LIBXL_PCI_IMS_VERDICT_NOT_TRIED);
 
         seen[plan.outcome]++;
         count++;
@@ -281,8 +262,8 @@ static void test_every_combination(void **state)
     }
     libxl_pci_ims_db_entry_dispose(&entry);
 
-    assert_int_equal(count, 6 * 3 * 17 * 81);
-    /* Every outcome is reachable. */
+    assert_int_equal(count, N(policies) * N(guests) * (NR_ENTRIES + 1) * 2
+                            * 243);
     for (pi = 0; pi < 5; pi++)
         assert_true(seen[pi] > 0);
     print_message("decided %u combinations: none %u applied %u degraded %u "
@@ -292,9 +273,14 @@ static void test_every_combination(void **state)
 
 /*----- named scenarios, as a user meets them -----*/
 
-static void decide_one(libxl_pci_ims_policy policy, bool matched,
-                       int iommu, int intremap, int qemu,
-                       libxl_pci_ims_plan *plan)
+/* The shipped database's entry for WCN6855 and its defaults. */
+static const slist amd_default = { 2, { REMAP_, EXPORT_ } };
+static const slist intel_default = { 2, { EXPOSE_, EXPORT_ } };
+
+static void decide_full(libxl_pci_ims_policy policy, bool matched,
+                        const slist *amd, int iommu, int intremap, int qemu,
+                        int hv, int guest_msi, const char *db_error,
+                        libxl_pci_ims_plan *plan)
 {
     libxl_pci_ims_db_entry entry;
     libxl_pci_ims_facts f;
@@ -303,8 +289,8 @@ static void decide_one(libxl_pci_ims_policy policy, bool matched,
     libxl_pci_ims_db_entry_init(&entry);
     entry.vendor = 0x17cb;
     entry.device = 0x1103;
-    entry.amd = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
-    entry.intel = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    set_list(&entry.amd, &entry.num_amd, amd ? amd : &amd_default);
+    set_list(&entry.intel, &entry.num_intel, &intel_default);
     entry.file = strdup("ims-quirks.cfg");
     entry.line = 3;
     libxl_pci_ims_facts_init(&f);
@@ -314,45 +300,150 @@ static void decide_one(libxl_pci_ims_policy policy, bool matched,
     f.intremap_source = strdup("Xen console");
     f.qemu_ims = qemu;
     f.qemu_ims_source = strdup("QMP");
+    f.hv_remap = hv;
+    f.guest_msi = guest_msi;
+    f.guest_msi_source = strdup("domain 5");
     libxl_pci_ims_plan_init(plan);
-    libxl__ims_decide(gc, policy, matched ? &entry : NULL, &f, plan);
+    libxl__ims_decide(gc, policy, matched ? &entry : NULL, db_error, &f,
+                      plan);
     libxl_pci_ims_facts_copy(ctx, &plan->facts, &f);
     libxl_pci_ims_facts_dispose(&f);
     libxl_pci_ims_db_entry_dispose(&entry);
     GC_FREE;
 }
 
-static void test_amd_with_remapping_exposes(void **state)
+/* Hypervisor accepts remap and the guest's MSIs carry vectors. */
+static void decide_one(libxl_pci_ims_policy policy, bool matched,
+                       int iommu, int intremap, int qemu,
+                       libxl_pci_ims_plan *plan)
+{
+    decide_full(policy, matched, NULL, iommu, intremap, qemu,
+                LIBXL_PCI_IMS_SUPPORT_YES, LIBXL_PCI_IMS_GUEST_MSI_VECTOR,
+                NULL, plan);
+}
+
+static void test_amd_remaps_for_an_unmodified_driver(void **state)
 {
     libxl_pci_ims_plan plan;
 
     decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_AMD,
                LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
-    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_REMAP);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
-    assert_non_null(strstr(plan.reason, "ims-quirks.cfg:3"));
+    assert_int_equal(plan.guest_needs, LIBXL_PCI_IMS_GUEST_NEEDS_NOTHING);
+    assert_non_null(strstr(plan.reason, "ims-quirks.cfg:3 says "
+                                        "amd=remap|export"));
+    assert_int_equal(plan.num_candidates, 2);
+    assert_int_equal(plan.candidates[0].verdict,
+                     LIBXL_PCI_IMS_VERDICT_USABLE);
+    assert_int_equal(plan.candidates[1].verdict,
+                     LIBXL_PCI_IMS_VERDICT_NOT_TRIED);
+    assert_null(plan.warning);
     libxl_pci_ims_plan_dispose(&plan);
 }
 
-static void test_amd_without_remapping_falls_back_to_export(void **state)
+static void test_amd_pirq_guest_falls_back_to_export(void **state)
 {
     libxl_pci_ims_plan plan;
 
-    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_AMD,
-               LIBXL_PCI_IMS_INTREMAP_OFF, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
-    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
-    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
-    assert_non_null(strstr(plan.warning, "interrupt remapping"));
+    /* Hot-plug into a domain with HVM pirqs: remap cannot serve it. */
+    decide_full(LIBXL_PCI_IMS_POLICY_AUTO, true, NULL,
+                LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON,
+                LIBXL_PCI_IMS_SUPPORT_YES, LIBXL_PCI_IMS_SUPPORT_YES,
+                LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL, NULL, &plan);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_int_equal(plan.guest_needs,
+                     LIBXL_PCI_IMS_GUEST_NEEDS_EXPORT_READER);
+    assert_non_null(strstr(plan.warning, "event channels"));
+    assert_non_null(strstr(plan.warning, "hvm_pirq=0"));
+    assert_int_equal(plan.candidates[0].verdict,
+                     LIBXL_PCI_IMS_VERDICT_UNUSABLE);
     libxl_pci_ims_plan_dispose(&plan);
 
-    /* Unknown counts as off; strict refuses, and says what to do. */
-    decide_one(LIBXL_PCI_IMS_POLICY_STRICT, true, LIBXL_PCI_IMS_IOMMU_AMD,
-               LIBXL_PCI_IMS_INTREMAP_UNKNOWN, LIBXL_PCI_IMS_SUPPORT_YES,
-               &plan);
+    /* strict refuses and says why. */
+    decide_full(LIBXL_PCI_IMS_POLICY_STRICT, true, NULL,
+                LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON,
+                LIBXL_PCI_IMS_SUPPORT_YES, LIBXL_PCI_IMS_SUPPORT_YES,
+                LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL, NULL, &plan);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_REFUSED);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_REMAP);
+    assert_non_null(strstr(plan.reason, "event channels"));
+    libxl_pci_ims_plan_dispose(&plan);
+
+    /* Debian's stock hypervisor lacks the flag: export, and why. */
+    decide_full(LIBXL_PCI_IMS_POLICY_AUTO, true, NULL,
+                LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON,
+                LIBXL_PCI_IMS_SUPPORT_YES, LIBXL_PCI_IMS_SUPPORT_NO,
+                LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL, NULL, &plan);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_non_null(strstr(plan.warning, "remap cannot be used"));
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+static void test_intel_exposes_for_an_unmodified_driver(void **state)
+{
+    libxl_pci_ims_plan plan;
+
+    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_INTEL,
+               LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
+    assert_int_equal(plan.guest_needs, LIBXL_PCI_IMS_GUEST_NEEDS_NOTHING);
+    assert_non_null(strstr(plan.reason, "SHV cleared"));
+    libxl_pci_ims_plan_dispose(&plan);
+
+    /* Forced expose on AMD serves only drivers that read both back. */
+    decide_one(LIBXL_PCI_IMS_POLICY_EXPOSE, true, LIBXL_PCI_IMS_IOMMU_AMD,
+               LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
+    assert_int_equal(plan.guest_needs,
+                     LIBXL_PCI_IMS_GUEST_NEEDS_MSI_READBACK);
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+static void test_no_strategy_without_remapping(void **state)
+{
+    libxl_pci_ims_plan plan;
+
+    /* auto: none of the list, with how to turn remapping on. */
+    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_AMD,
+               LIBXL_PCI_IMS_INTREMAP_OFF, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_DEGRADED);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_NONE);
+    assert_non_null(strstr(plan.warning, "no-intremap"));
+    libxl_pci_ims_plan_dispose(&plan);
+
+    /* Forced export (unknown vendor) is refused too. */
+    decide_one(LIBXL_PCI_IMS_POLICY_EXPORT, false,
+               LIBXL_PCI_IMS_IOMMU_UNKNOWN, LIBXL_PCI_IMS_INTREMAP_UNKNOWN,
+               LIBXL_PCI_IMS_SUPPORT_YES, &plan);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_REFUSED);
     assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_NONE);
     assert_non_null(strstr(plan.reason, "not known to be on"));
     assert_non_null(strstr(plan.reason, "no-intremap"));
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+static void test_database_errors_fail_safe(void **state)
+{
+    libxl_pci_ims_plan plan;
+    const char *err = "ims-quirks.d/90-local.cfg:2:11: bad strategy";
+
+    decide_full(LIBXL_PCI_IMS_POLICY_AUTO, true, NULL,
+                LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON,
+                LIBXL_PCI_IMS_SUPPORT_YES, LIBXL_PCI_IMS_SUPPORT_YES,
+                LIBXL_PCI_IMS_GUEST_MSI_VECTOR, err, &plan);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_NONE);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_NONE);
+    assert_non_null(strstr(plan.reason, err));
+    assert_int_equal(plan.num_xenstore, 0);
+    libxl_pci_ims_plan_dispose(&plan);
+
+    decide_full(LIBXL_PCI_IMS_POLICY_STRICT, true, NULL,
+                LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON,
+                LIBXL_PCI_IMS_SUPPORT_YES, LIBXL_PCI_IMS_SUPPORT_YES,
+                LIBXL_PCI_IMS_GUEST_MSI_VECTOR, err, &plan);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_REFUSED);
+    assert_non_null(strstr(plan.reason, "90-local.cfg:2:11"));
     libxl_pci_ims_plan_dispose(&plan);
 }
 
@@ -362,7 +453,7 @@ static void test_stock_qemu_degrades_or_refuses(void **state)
 
     decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_INTEL,
                LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_NO, &plan);
-    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_DEGRADED);
     assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_NONE);
     assert_non_null(strstr(plan.warning, "x-ims"));
@@ -426,7 +517,7 @@ static void test_sinks_export(void **state)
     libxl_pci_ims_plan plan;
     const libxl_pci_ims_xs_entry *e;
 
-    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_INTEL,
+    decide_one(LIBXL_PCI_IMS_POLICY_EXPORT, true, LIBXL_PCI_IMS_IOMMU_INTEL,
                LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
     sinks(&plan, 5, 0, 0x28);
     assert_string_equal(kv_get(plan.qemu_props, "x-ims"), "export");
@@ -462,7 +553,7 @@ static void test_sinks_expose_refused_degraded(void **state)
 {
     libxl_pci_ims_plan plan;
 
-    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_AMD,
+    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_INTEL,
                LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
     sinks(&plan, 3, 0, 0x30);
     assert_string_equal(kv_get(plan.qemu_props, "x-ims"), "expose");
@@ -479,9 +570,12 @@ static void test_sinks_expose_refused_degraded(void **state)
     assert_null(plan.hypervisor);
     libxl_pci_ims_plan_dispose(&plan);
 
-    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_AMD,
-               LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_NO, &plan);
+    decide_full(LIBXL_PCI_IMS_POLICY_AUTO, true, NULL,
+                LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON,
+                LIBXL_PCI_IMS_SUPPORT_NO, LIBXL_PCI_IMS_SUPPORT_NO,
+                LIBXL_PCI_IMS_GUEST_MSI_VECTOR, NULL, &plan);
     sinks(&plan, 3, 0, 0x30);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_DEGRADED);
     assert_null(plan.qemu_props);
     assert_int_equal(plan.num_xenstore, 1);
     assert_string_equal(plan.xenstore[0].value, "none");
@@ -493,10 +587,13 @@ static void test_plan_json_keys(void **state)
     libxl_pci_ims_plan plan;
     char *json;
 
-    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_AMD,
+    decide_one(LIBXL_PCI_IMS_POLICY_AUTO, true, LIBXL_PCI_IMS_IOMMU_INTEL,
                LIBXL_PCI_IMS_INTREMAP_ON, LIBXL_PCI_IMS_SUPPORT_YES, &plan);
     sinks(&plan, 3, 0, 0x30);
     json = libxl_pci_ims_plan_to_json(ctx, &plan);
+    assert_non_null(strstr(json, "\"guest_needs\": \"nothing\""));
+    assert_non_null(strstr(json, "\"verdict\": \"usable\""));
+    assert_non_null(strstr(json, "\"guest_msi\": \"vector\""));
     assert_non_null(strstr(json, "\"strategy\": \"expose\""));
     assert_non_null(strstr(json, "\"outcome\": \"applied\""));
     assert_non_null(strstr(json, "\"x-ims\": \"expose\""));
@@ -581,8 +678,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_combination),
-        cmocka_unit_test(test_amd_with_remapping_exposes),
-        cmocka_unit_test(test_amd_without_remapping_falls_back_to_export),
+        cmocka_unit_test(test_amd_remaps_for_an_unmodified_driver),
+        cmocka_unit_test(test_amd_pirq_guest_falls_back_to_export),
+        cmocka_unit_test(test_intel_exposes_for_an_unmodified_driver),
+        cmocka_unit_test(test_no_strategy_without_remapping),
+        cmocka_unit_test(test_database_errors_fail_safe),
         cmocka_unit_test(test_stock_qemu_degrades_or_refuses),
         cmocka_unit_test(test_unlisted_device_untouched_unless_forced),
         cmocka_unit_test(test_sinks_export),

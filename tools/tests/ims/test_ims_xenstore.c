@@ -144,6 +144,32 @@ static char *clean_store(void)
 
 /*----- plans -----*/
 
+/* Detach as libxl_pci.c does it: the backend still names the slot. */
+static int detach_pci(libxl__gc *gc, const libxl_device_pci *pci)
+{
+    char path[128], v[32];
+    int rc;
+
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0", DOMID);
+    xs_rm(ctx->xsh, XBT_NULL, path);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/num_devs",
+             DOMID);
+    assert_true(xs_write(ctx->xsh, XBT_NULL, path, "1", 1));
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/dev-0",
+             DOMID);
+    snprintf(v, sizeof(v), "%04x:%02x:%02x.%u", pci->domain, pci->bus,
+             pci->dev, pci->func);
+    assert_true(xs_write(ctx->xsh, XBT_NULL, path, v, strlen(v)));
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0/vdevfn-0",
+             DOMID);
+    snprintf(v, sizeof(v), "%x", pci->vdevfn);
+    assert_true(xs_write(ctx->xsh, XBT_NULL, path, v, strlen(v)));
+    rc = libxl__ims_xs_remove(gc, DOMID, pci);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u", DOMID);
+    xs_rm(ctx->xsh, XBT_NULL, path);
+    return rc;
+}
+
 static void make_plan(libxl_pci_ims_plan *plan, libxl_device_pci *pci,
                       uint32_t dm_domid)
 {
@@ -151,8 +177,8 @@ static void make_plan(libxl_pci_ims_plan *plan, libxl_device_pci *pci,
     GC_INIT(ctx);
 
     libxl_pci_ims_db_entry_init(&e);
-    e.amd = LIBXL_PCI_IMS_STRATEGY_EXPOSE;
-    e.intel = LIBXL_PCI_IMS_STRATEGY_EXPORT;
+    test_set_strategy_list(&e.amd, &e.num_amd, "export");
+    test_set_strategy_list(&e.intel, &e.num_intel, "export");
     e.file = strdup("db.cfg");
     e.line = 1;
     libxl_pci_ims_plan_init(plan);
@@ -160,7 +186,8 @@ static void make_plan(libxl_pci_ims_plan *plan, libxl_device_pci *pci,
     plan->facts.iommu = LIBXL_PCI_IMS_IOMMU_INTEL;
     plan->facts.intremap = LIBXL_PCI_IMS_INTREMAP_ON;
     plan->facts.qemu_ims = LIBXL_PCI_IMS_SUPPORT_YES;
-    libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, &e, &plan->facts, plan);
+    libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, &e, NULL, &plan->facts,
+                      plan);
     libxl_device_pci_init(pci);
     pci->bus = 4;
     pci->vdevfn = 0x28;
@@ -179,7 +206,7 @@ static void test_write_read_back(void **state)
 
     before = clean_store();
     make_plan(&plan, &pci, 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
 
     v = xs_get("/local/domain/31990/device/pci-ims/28/strategy");
     assert_string_equal(v, "export");
@@ -203,7 +230,7 @@ static void test_write_read_back(void **state)
                         "n0");
 
     /* Detach leaves nothing of ours. */
-    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    assert_int_equal(detach_pci(gc, &pci), 0);
     v = dump_store();
     assert_string_equal(v, before);
     free(v);
@@ -219,10 +246,10 @@ static void test_stub_domain_owns_entries(void **state)
 
     free(clean_store());
     make_plan(&plan, &pci, STUBDOM);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
     assert_string_equal(perms_of("/local/domain/31990/device/pci-ims/28"),
                         "n31991,r31990");
-    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    assert_int_equal(detach_pci(gc, &pci), 0);
     libxl_pci_ims_plan_dispose(&plan);
     GC_FREE;
 }
@@ -239,11 +266,11 @@ static void test_guest_made_entries_are_replaced(void **state)
     assert_true(xs_write(ctx->xsh, XBT_NULL,
         "/local/domain/31990/device/pci-ims/28/msi-data", "dead", 4));
     make_plan(&plan, &pci, 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
     v = xs_get("/local/domain/31990/device/pci-ims/28/msi-data");
     assert_null(v);
     libxl_pci_ims_plan_dispose(&plan);
-    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    assert_int_equal(detach_pci(gc, &pci), 0);
     GC_FREE;
 }
 
@@ -260,19 +287,101 @@ static void test_remove_keeps_other_devices(void **state)
     pb.bus = 5;
     pb.vdevfn = 0x30;
     libxl__ims_plan_sinks(gc, &b, &pb, DOMID, 0, pb.vdevfn);
-    assert_int_equal(libxl__ims_xs_write(gc, &a), 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &b), 0);
-    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pa), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &a, &pa), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &b, &pb), 0);
+    assert_int_equal(detach_pci(gc, &pa), 0);
     v = xs_get("/local/domain/31990/device/pci-ims/30/state");
     assert_string_equal(v, "pending");
     free(v);
     assert_null(xs_get("/local/domain/31990/device/pci-ims/28"));
-    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pb), 0);
+    assert_int_equal(detach_pci(gc, &pb), 0);
     v = dump_store();
     assert_string_equal(v, before);
     free(v);
     libxl_pci_ims_plan_dispose(&a);
     libxl_pci_ims_plan_dispose(&b);
+    GC_FREE;
+}
+
+/* Detach names the device by its BDF (vdevfn 0); the slot it had is
+ * the backend's, and that export directory goes. */
+static void test_detach_finds_the_real_slot(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci, by_bdf;
+    char path[128], *v, *before;
+    GC_INIT(ctx);
+
+    before = clean_store();
+    make_plan(&plan, &pci, 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0", DOMID);
+    assert_true(xs_write(ctx->xsh, XBT_NULL,
+                         GCSPRINTF("%s/num_devs", path), "1", 1));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, GCSPRINTF("%s/dev-0", path),
+                         "0000:04:00.0", 12));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, GCSPRINTF("%s/vdevfn-0", path),
+                         "28", 2));
+    libxl_device_pci_init(&by_bdf);
+    by_bdf.bus = 4;
+    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &by_bdf), 0);
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990");
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    GC_FREE;
+}
+
+/* A vdevfn given twice: the second attach is refused and the first
+ * device's export directory stays as it was. */
+static void test_slot_in_use_is_left_alone(void **state)
+{
+    libxl_pci_ims_plan a, b;
+    libxl_device_pci pa, pb;
+    char *v, *after_a;
+    GC_INIT(ctx);
+
+    free(clean_store());
+    make_plan(&a, &pa, 0);
+    make_plan(&b, &pb, 0);
+    pb.bus = 5;
+    libxl__ims_plan_sinks(gc, &b, &pb, DOMID, 0, pb.vdevfn);
+    assert_int_equal(libxl__ims_xs_write(gc, &a, &pa), 0);
+    after_a = dump_store();
+    assert_int_equal(libxl__ims_xs_write(gc, &b, &pb), ERROR_FAIL);
+    v = dump_store();
+    assert_string_equal(v, after_a);
+    free(v);
+    free(after_a);
+    assert_int_equal(detach_pci(gc, &pa), 0);
+    libxl_pci_ims_plan_dispose(&a);
+    libxl_pci_ims_plan_dispose(&b);
+    GC_FREE;
+}
+
+/* A later attach of the same BDF that writes nothing replaces the
+ * record of an earlier one. */
+static void test_stale_record_is_replaced(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    GC_INIT(ctx);
+
+    free(clean_store());
+    assert_true(xs_write(ctx->xsh, XBT_NULL,
+                         "/libxl/pci/0000-04-00-0/ims_strategy", "remap", 5));
+    libxl_device_pci_init(&pci);
+    pci.bus = 4;
+    libxl_pci_ims_plan_init(&plan);
+    plan.facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
+    libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_OFF, NULL, NULL, &plan.facts,
+                      &plan);
+    libxl__ims_plan_sinks(gc, &plan, &pci, DOMID, 0, 0);
+    assert_int_equal(plan.num_xenstore, 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_null(xs_get("/libxl/pci/0000-04-00-0/ims_strategy"));
+    libxl_pci_ims_plan_dispose(&plan);
     GC_FREE;
 }
 
@@ -288,14 +397,14 @@ static void test_every_write_fails_in_turn(void **state)
     before = clean_store();
     make_plan(&plan, &pci, 0);
     test_xs_writes = 0;
-    assert_int_equal(libxl__ims_xs_write(gc, &plan), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
     total = test_xs_writes;
     assert_true(total >= 2 * plan.num_xenstore);
-    assert_int_equal(libxl__ims_xs_remove(gc, DOMID, &pci), 0);
+    assert_int_equal(detach_pci(gc, &pci), 0);
 
     for (i = 0; i < total; i++) {
         test_xs_fail_after = i;
-        assert_int_not_equal(libxl__ims_xs_write(gc, &plan), 0);
+        assert_int_not_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
         assert_int_equal(test_xs_fail_after, -1);
         v = dump_store();
         if (strcmp(v, before))
@@ -318,7 +427,7 @@ static void test_bad_perms_write_nothing(void **state)
     make_plan(&plan, &pci, 0);
     free(plan.xenstore[plan.num_xenstore - 1].perms);
     plan.xenstore[plan.num_xenstore - 1].perms = strdup("n0,x5");
-    assert_int_equal(libxl__ims_xs_write(gc, &plan), ERROR_INVAL);
+    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), ERROR_INVAL);
     v = dump_store();
     assert_string_equal(v, before);
     free(v);
@@ -643,7 +752,7 @@ static const char *remap_host(void)
                     "iommu=amd\nintremap=on\nsource=test\n");
     free(facts);
     db = (char *)test_write_file(root, "remap.cfg",
-                    "17cb:1103,name=\"WCN6855\",amd=remap,intel=export\n");
+                    "17cb:1103,name=\"WCN6855\",amd=remap|expose,intel=export\n");
     setenv("LIBXL_IMS_DB", db, 1);
     test_assign_errno = 0;
     test_ims_remap_errno = 0;
@@ -843,6 +952,9 @@ int main(void)
         cmocka_unit_test(test_stub_domain_owns_entries),
         cmocka_unit_test(test_guest_made_entries_are_replaced),
         cmocka_unit_test(test_remove_keeps_other_devices),
+        cmocka_unit_test(test_detach_finds_the_real_slot),
+        cmocka_unit_test(test_slot_in_use_is_left_alone),
+        cmocka_unit_test(test_stale_record_is_replaced),
         cmocka_unit_test(test_every_write_fails_in_turn),
         cmocka_unit_test(test_bad_perms_write_nothing),
         cmocka_unit_test(test_policy_read_back_from_backend),

@@ -41,27 +41,36 @@ run "$XL" pci-ims-explain -m "$FAKE_DM" 04:00.0
 expect_rc "explain: AMD with remapping" 0
 expect_out "explain names the device" "17cb:1103 subsystem 17aa:9309"
 expect_out "explain gives the database line" "^Database: .*ims-quirks.cfg:[0-9]+"
-expect_out "AMD + remapping + x-ims: expose applied" "strategy: expose"
-expect_out "... and QEMU gets x-ims=expose" "QEMU: +x-ims=expose"
+expect_out "AMD + remapping: remap first, pending on Xen's answer" "strategy: remap"
+expect_out "... pending: Xen is not running here" "outcome:  pending"
+expect_out "... the database's list is shown" "amd=remap\\|export"
+expect_out "... the guest's MSIs of a new domain carry vectors" "guest MSIs: +vector"
 
 run "$XL" pci-ims-explain -j -m "$FAKE_DM" 04:00.0
-expect_json "explain -j: strategy expose, outcome applied" \
-    "j['strategy']=='expose' and j['outcome']=='applied' and j['facts']['iommu']=='amd'"
+expect_json "explain -j: strategy remap, outcome pending, candidates listed" \
+    "j['strategy']=='remap' and j['outcome']=='pending' and j['facts']['iommu']=='amd' and [c['strategy'] for c in j['candidates']]==['remap','export'] and j['candidates'][1]['verdict']=='not_tried'"
+
+run "$XL" pci-ims-explain -j -p export -m "$FAKE_DM" 04:00.0
+expect_json "forced export: the export path for QEMU, a patched driver needed" \
+    "j['strategy']=='export' and j['qemu_props']['x-ims']=='export' and j['qemu_props']['x-ims-path'].startswith('/local/domain/') and j['guest_needs']=='export_reader'"
 
 LIBXL_IMS_ROOT=$T/intel run "$XL" pci-ims-explain -j -m "$FAKE_DM" 04:00.0
-expect_json "Intel: export, with the export path for QEMU" \
-    "j['strategy']=='export' and j['qemu_props']['x-ims']=='export' and j['qemu_props']['x-ims-path'].startswith('/local/domain/')"
+expect_json "Intel: expose applied, an unmodified driver served" \
+    "j['strategy']=='expose' and j['outcome']=='applied' and j['qemu_props']['x-ims']=='expose' and j['guest_needs']=='nothing'"
 
 LIBXL_IMS_ROOT=$T/amd-noir run "$XL" pci-ims-explain -m "$FAKE_DM" 04:00.0
-expect_out "AMD without remapping: auto falls back to export" "strategy: export"
-expect_out "... with a warning that says why" "^Warning: expose needs interrupt remapping"
+expect_out "AMD without remapping: no strategy at all" "outcome:  degraded"
+expect_out "... with a warning that says how to turn remapping on" "^Warning: remap cannot be used: interrupt remapping is off.*no-intremap"
+
+LIBXL_IMS_ROOT=$T/amd-noir run "$XL" pci-ims-explain -j -p export -m "$FAKE_DM" 04:00.0
+expect_json "forced export without remapping: refused" "j['outcome']=='refused'"
 
 LIBXL_IMS_ROOT=$T/amd-noir run "$XL" pci-ims-explain -j -p strict -m "$FAKE_DM" 04:00.0
 expect_json "strict without remapping: refused" "j['outcome']=='refused'"
 
 if [ -x "$STOCK_DM" ]; then
-    run "$XL" pci-ims-explain -j -m "$STOCK_DM" 04:00.0
-    expect_json "Debian's device model has no x-ims: auto degrades" \
+    LIBXL_IMS_ROOT=$T/intel run "$XL" pci-ims-explain -j -m "$STOCK_DM" 04:00.0
+    expect_json "Debian's device model has no x-ims: auto degrades on Intel" \
         "j['facts']['qemu_ims']=='no' and j['outcome']=='degraded'"
 fi
 
@@ -109,7 +118,7 @@ expect_json "without Xen, remapping is unknown (counts as off)" \
 
 run "$XL" pci-ims-list -j
 expect_json "pci-ims-list finds the WCN6855 in the dump" \
-    "any(p['bdf']=='0000:04:00.0' and p['strategy']=='expose' for p in j['host'])"
+    "any(p['bdf']=='0000:04:00.0' and p['strategy']=='remap' for p in j['host'])"
 
 # make demo (README's main command) runs these same commands.
 run bash "$IMS_TOP/demo.sh"
