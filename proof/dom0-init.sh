@@ -8,7 +8,8 @@
 # with "GUEST ", so the host can line them up with the outer QEMU's log.
 #
 # dom0 command line (proof/run.sh): proof_run=NAME proof_policies=a:b:...
-#   proof_db_amd=expose|remap   edu's amd= strategy in the database
+#   proof_db_amd=LIST           edu's amd= strategies in the database
+#                               (default remap|export, as shipped)
 #   proof_hv=0|1                1: Xen is ours (patches 0009/0010)
 #   proof_guest_native=0|1      1: the guest's MSIs are native (a vector),
 #                               not Xen event channels (xen_no_vector_callback)
@@ -28,7 +29,7 @@ for kv in $(cat /proc/cmdline); do
     case "$kv" in proof_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
 done
 : "${proof_run:=unknown}" "${proof_policies:=off:auto:expose:export}"
-: "${proof_guest_timeout:=300}" "${proof_db_amd:=expose}" "${proof_guest_native:=0}" "${proof_hv:=0}"
+: "${proof_guest_timeout:=300}" "${proof_db_amd:=remap|export}" "${proof_guest_native:=0}" "${proof_hv:=0}"
 gextra=
 [ "$proof_guest_native" = 1 ] && gextra=" xen_no_vector_callback"
 DM=/usr/libexec/qemu-dm-ims   # next to Debian's: QEMU finds ../share/qemu (ROMs, keymaps) from its own path
@@ -61,11 +62,12 @@ IOMMU=$(xl pci-ims-facts -j 2>/dev/null | sed -n 's/^ *"iommu": "\(.*\)",*$/\1/p
 IR=$(xl pci-ims-facts -j 2>/dev/null | sed -n 's/^ *"intremap": "\(.*\)",*$/\1/p' | head -1)
 say "facts iommu=$IOMMU intremap=$IR"
 
-# edu is IMS-class here (the shipped defaults: amd=expose, intel=export; with
-# our hypervisor, amd=remap, as an administrator with patch 0010 would set)
+# edu is IMS-class here, with the shipped database's lists for ath11k
+# (amd=remap|export, intel=expose|export): on Debian's hypervisor remap is
+# refused and auto takes export; on ours, remap.
 cat > /etc/xen/ims-quirks.d/proof.cfg <<EOF
 # The proof: QEMU's edu device stands in for an IMS-like device (ath11k).
-1234:11e8,name="QEMU edu (proof stand-in for an IMS-like device)",amd=$proof_db_amd,intel=export
+1234:11e8,name="QEMU edu (proof stand-in for an IMS-like device)",amd=$proof_db_amd,intel=expose|export
 EOF
 chmod 0644 /etc/xen/ims-quirks.d/proof.cfg
 xl pci-ims-db-check 2>&1 | show
@@ -175,6 +177,9 @@ xl pci-ims-explain -p $first $EDU 2>&1 | show
 timeout 300 xl -v create -p /tmp/$g.cfg > /tmp/$g.create 2>&1; rc=$?
 grep -v -E '^(libxl: debug|xc: detail|domainbuilder: detail)' /tmp/$g.create | tail -25 | show
 D=$(xl domid $g 2>/dev/null)
+# whether libxl created the domain without HVM pirqs (a remap plan)
+grep -E 'without HVM pirqs' /tmp/$g.create | show
+say "domain emulation: $(xl list -l $g 2>/dev/null | grep -E '"pirq"' | tr -d ' ,' | head -1)"
 attached=1
 if [ $rc != 0 ] || [ -z "$D" ]; then
     refused $cell $rc /tmp/$g.create

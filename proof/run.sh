@@ -52,13 +52,12 @@ intel-*) iommu=intel-iommu,intremap=on ;;
 esac
 case $run in *-noir|*-noir-*) xiommu=verbose,no-intremap ;; *) xiommu=verbose ;; esac
 # OUR hypervisor: QEMU's multiboot loader wants the ELF, not xen.gz
-xen=$B/xen dbamd=expose
+xen=$B/xen dbamd="remap|export"
 if [ $hv = yes ]; then
     hvgz=${PROOF_XEN:-$BUILD/xen-hv/xen.gz}
     [ -f "$hvgz" ] || { echo "proof: $hvgz is missing (make xen-hypervisor)" >&2; exit 1; }
     xen=$P/xen-hv.elf
     gzip -dc "$hvgz" > "$xen"
-    dbamd=remap
 fi
 xenargs="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1536M cpuidle=0 iommu=$xiommu"
 # PROOF_LOGTAG=x: logs as RUN+x.* (a supplementary run of some policies;
