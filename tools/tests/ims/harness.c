@@ -91,6 +91,7 @@ int __wrap_xc_version(xc_interface *xch, int cmd, void *arg)
 
 uint32_t test_domains[8];
 int test_nr_domains;
+uint32_t test_domain_emulation_flags;
 
 /*
  * Domain list: the domains a test declared, each an HVM guest whose
@@ -114,6 +115,7 @@ int __wrap_xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
         info[n].flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_running;
         memcpy(info[n].handle, &test_domains[i], sizeof(test_domains[i]));
         info[n].max_vcpu_id = 0;
+        info[n].arch_config.emulation_flags = test_domain_emulation_flags;
         n++;
     }
     return n;

@@ -60,6 +60,8 @@ extern int test_xc_version_calls;
  */
 extern uint32_t test_domains[8];
 extern int test_nr_domains;
+/* Their XEN_X86_EMU_* flags (XEN_X86_EMU_USE_PIRQ: HVM pirqs). */
+extern uint32_t test_domain_emulation_flags;
 
 /*
  * xc_test_assign_device_flags(): fails with test_assign_errno when it is

@@ -945,6 +945,45 @@ static void test_explain_attached_remap(void **state)
     intel_host_again();
 }
 
+/* A hot-plug into a domain that has HVM pirqs: remap cannot serve it;
+ * auto takes the next candidate and says why, strict refuses. */
+static void test_hotplug_into_a_pirq_domain(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+
+    remap_host();
+    test_domain_emulation_flags = XEN_X86_EMU_USE_PIRQ;
+    assert_true(start_dm("x-ims"));
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    assert_int_equal(plan.facts.guest_msi,
+                     LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
+    assert_non_null(strstr(plan.warning, "event channels"));
+    assert_non_null(strstr(plan.warning, "hvm_pirq=0"));
+    libxl_pci_ims_plan_dispose(&plan);
+
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_STRICT, 0x28, &plan,
+                                 &written), ERROR_FAIL);
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_REFUSED);
+    assert_false(written);
+    libxl_pci_ims_plan_dispose(&plan);
+
+    /* The same domain without pirqs: remap. */
+    test_domain_emulation_flags = 0;
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_REMAP);
+    assert_int_equal(plan.facts.guest_msi, LIBXL_PCI_IMS_GUEST_MSI_VECTOR);
+    libxl_pci_ims_plan_dispose(&plan);
+    stop_dm();
+    intel_host_again();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_explain_for_a_running_domain),
         cmocka_unit_test(test_hv_remap_probe),
         cmocka_unit_test(test_attach_remap),
+        cmocka_unit_test(test_hotplug_into_a_pirq_domain),
         cmocka_unit_test(test_explain_attached_remap),
     };
 
