@@ -38,6 +38,12 @@
 
 /* Longest database line accepted, in bytes, without its line end. */
 #define LIBXL_IMS_DB_MAX_LINE    4096
+/*
+ * Diagnostics kept per load; the rest are counted (nr_errors still sees
+ * every error) and summed up in one last diagnostic, so that a file of
+ * any size costs linear time and memory.
+ */
+#define LIBXL_IMS_DB_MAX_DIAGS   100
 
 /* $LIBXL_IMS_ROOT prepended to an absolute host path (gc-allocated). */
 _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
@@ -61,7 +67,10 @@ typedef struct libxl__ims_db {
     int nr_entries;
     libxl_pci_ims_diag *diags;        /* gc-allocated */
     int nr_diags;
-    int nr_errors;
+    int nr_errors;                    /* all errors, shown or not */
+    /* private to libxl_ims_db.c: diagnostics past LIBXL_IMS_DB_MAX_DIAGS */
+    int nr_hidden_errors, nr_hidden_warnings;
+    libxl_pci_ims_diag first_hidden;  /* where the summary points */
     /* private to libxl_ims_db.c: lookup index */
     int *order;
     int allocated, diags_allocated;

@@ -39,6 +39,28 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
     libxl_pci_ims_diag *d;
     va_list ap;
 
+    if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
+        db->nr_errors++;
+
+    /*
+     * Past the cap a diagnostic is only counted: each one kept costs gc
+     * pointers, whose registration is linear in their number.
+     */
+    if (db->nr_diags >= LIBXL_IMS_DB_MAX_DIAGS) {
+        if (!db->nr_hidden_errors && !db->nr_hidden_warnings) {
+            d = &db->first_hidden;
+            d->severity = severity;
+            d->file = libxl__strdup(gc, file);
+            d->line = line;
+            d->column = column;
+        }
+        if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
+            db->nr_hidden_errors++;
+        else
+            db->nr_hidden_warnings++;
+        return;
+    }
+
     if (db->nr_diags == db->diags_allocated) {
         db->diags_allocated = db->diags_allocated * 2 + 8;
         db->diags = libxl__realloc(gc, db->diags,
@@ -57,8 +79,38 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
     va_start(ap, fmt);
     d->message = libxl__vsprintf(gc, fmt, ap);
     va_end(ap);
-    if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
-        db->nr_errors++;
+}
+
+/*
+ * One diagnostic for all those past the cap, at the place of the first
+ * of them; it is not counted again in nr_errors.
+ */
+static void add_hidden_summary(libxl__gc *gc, libxl__ims_db *db)
+{
+    libxl_pci_ims_diag *d;
+    int errors = db->nr_hidden_errors, warnings = db->nr_hidden_warnings;
+
+    if (!errors && !warnings)
+        return;
+    db->diags = libxl__realloc(gc, db->diags,
+                               sizeof(*db->diags) * (db->nr_diags + 1));
+    db->diags_allocated = db->nr_diags + 1;
+    d = &db->diags[db->nr_diags++];
+    *d = db->first_hidden;
+    d->severity = errors ? LIBXL_PCI_IMS_SEVERITY_ERROR
+                         : LIBXL_PCI_IMS_SEVERITY_WARNING;
+    if (errors && warnings)
+        d->message = GCSPRINTF("%d more errors and %d more warnings not "
+                               "shown (only the first %d diagnostics are "
+                               "kept)", errors, warnings,
+                               LIBXL_IMS_DB_MAX_DIAGS);
+    else
+        d->message = GCSPRINTF("%d more %s not shown (only the first %d "
+                               "diagnostics are kept)",
+                               errors ? errors : warnings,
+                               errors ? "errors" : "warnings",
+                               LIBXL_IMS_DB_MAX_DIAGS);
+    db->nr_hidden_errors = db->nr_hidden_warnings = 0;
 }
 
 /*----- the parser (pure) -----*/
@@ -639,6 +691,8 @@ void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db)
 {
     db_order_key *keys = libxl__calloc(gc, db->nr_entries + 1,
                                        sizeof(*keys));
+
+    add_hidden_summary(gc, db);
 
     for (int i = 0; i < db->nr_entries; i++) {
         keys[i].key = (uint32_t)db->entries[i].vendor << 16 |

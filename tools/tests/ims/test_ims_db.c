@@ -367,6 +367,45 @@ static void test_later_file_wins(void **state)
 }
 
 /* No fixed limit: many entries, in a random order, all found. */
+/*
+ * Diagnostics are capped (LIBXL_IMS_DB_MAX_DIAGS per load, then one
+ * summary), so that a file of any size costs linear time; every error is
+ * still counted, and the summary says how many were not shown.
+ */
+static void test_diagnostics_are_capped(void **state)
+{
+    const int n = 400000;
+    size_t cap = (size_t)n * 12 + 64, len = 0;
+    char *text = libxl__zalloc(gc, cap);
+    libxl__ims_db *db;
+    const libxl_pci_ims_diag *last;
+
+    for (int i = 0; i < n; i++)
+        len += snprintf(text + len, cap - len, "17cb:zzz%d\n", i % 10);
+    db = parse(text);
+    assert_int_equal(db->nr_errors, n);
+    assert_int_equal(db->nr_entries, 0);
+    assert_int_equal(db->nr_diags, LIBXL_IMS_DB_MAX_DIAGS + 1);
+    assert_diag(db, ERR, "t.cfg", 1, 1, "bad vendor:device");
+    last = &db->diags[db->nr_diags - 1];
+    assert_int_equal(last->line, LIBXL_IMS_DB_MAX_DIAGS + 1);
+    if (!strstr(last->message, libxl__sprintf(gc, "%d more errors not shown",
+                                              n - LIBXL_IMS_DB_MAX_DIAGS)))
+        fail_msg("summary: \"%s\"", last->message);
+
+    /* Errors and warnings hidden together: both counted in the summary. */
+    len = 0;
+    for (int i = 0; i < 150; i++)
+        len += snprintf(text + len, cap - len, "17cb:1103\n");
+    len += snprintf(text + len, cap - len, "17cb:zz\n");
+    db = parse(text);
+    assert_int_equal(db->nr_errors, 1);
+    assert_int_equal(db->nr_diags, LIBXL_IMS_DB_MAX_DIAGS + 1);
+    last = &db->diags[db->nr_diags - 1];
+    if (!strstr(last->message, "not shown"))
+        fail_msg("summary: \"%s\"", last->message);
+}
+
 static void test_many_entries(void **state)
 {
     const int n = 100000;
@@ -662,6 +701,7 @@ int main(void)
         T(test_most_specific_wins),
         T(test_later_file_wins),
         T(test_many_entries),
+        T(test_diagnostics_are_capped),
         T(test_env_list_in_order),
         T(test_system_database_and_dropins),
         T(test_owner_and_mode),
