@@ -51,6 +51,14 @@ _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
 /*----- policy database (libxl_ims_db.c) -----*/
 
 /*
+ * s with what a terminal would act on escaped, for a message that quotes
+ * a file's content: C0 controls, DEL and bytes that are not UTF-8 become
+ * \xNN; C1 controls (U+0080-U+009F) and the bidi controls U+202A-U+202E
+ * and U+2066-U+2069 become \u{NNNN}.  Other text is kept (gc-allocated).
+ */
+_hidden char *libxl__ims_escape(libxl__gc *gc, const char *s);
+
+/*
  * Precedence: a device matches an entry when vendor and device are equal
  * and, where the entry gives them, subsys and class are equal too.  Among
  * matching entries the most specific wins: subsys+class > subsys > class >
@@ -71,6 +79,7 @@ typedef struct libxl__ims_db {
     /* private to libxl_ims_db.c: diagnostics past LIBXL_IMS_DB_MAX_DIAGS */
     int nr_hidden_errors, nr_hidden_warnings;
     libxl_pci_ims_diag first_hidden;  /* where the summary points */
+    const char *last_diag_file;       /* unescaped name of the last one */
     /* private to libxl_ims_db.c: lookup index */
     int *order;
     int allocated, diags_allocated;

@@ -50,7 +50,7 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
         if (!db->nr_hidden_errors && !db->nr_hidden_warnings) {
             d = &db->first_hidden;
             d->severity = severity;
-            d->file = libxl__strdup(gc, file);
+            d->file = libxl__ims_escape(gc, file);
             d->line = line;
             d->column = column;
         }
@@ -70,14 +70,18 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
     libxl_pci_ims_diag_init(d);
     d->severity = severity;
     /* Diagnostics of one file share its name (they are gc-allocated). */
-    if (db->nr_diags > 1 && !strcmp(db->diags[db->nr_diags - 2].file, file))
+    if (db->nr_diags > 1 && db->last_diag_file &&
+        !strcmp(db->last_diag_file, file)) {
         d->file = db->diags[db->nr_diags - 2].file;
-    else
-        d->file = libxl__strdup(gc, file);
+    } else {
+        db->last_diag_file = libxl__strdup(gc, file);
+        d->file = libxl__ims_escape(gc, file);
+    }
     d->line = line;
     d->column = column;
+    /* Messages quote the file: its bytes must not reach a terminal raw. */
     va_start(ap, fmt);
-    d->message = libxl__vsprintf(gc, fmt, ap);
+    d->message = libxl__ims_escape(gc, libxl__vsprintf(gc, fmt, ap));
     va_end(ap);
 }
 
@@ -211,6 +215,43 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
         (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
         return 0;
     return len;
+}
+
+char *libxl__ims_escape(libxl__gc *gc, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), o = 0;
+    /* At most 10 bytes ("\\u{NNNN}") for each input byte. */
+    char *out = libxl__malloc(gc, len * 10 + 1);
+
+    for (size_t i = 0; i < len; ) {
+        size_t n = utf8_sequence(p + i, len - i);
+        uint32_t cp = 0;
+
+        if (!n || p[i] < 0x20 || p[i] == 0x7f) {
+            o += sprintf(out + o, "\\x%02x", p[i]);
+            i++;
+            continue;
+        }
+        if (n == 1) {
+            out[o++] = p[i++];
+            continue;
+        }
+        cp = p[i] & (0xff >> (n + 1));
+        for (size_t k = 1; k < n; k++)
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        if ((cp >= 0x80 && cp <= 0x9f) ||
+            (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069)) {
+            o += sprintf(out + o, "\\u{%04X}", (unsigned)cp);
+        } else {
+            memcpy(out + o, p + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    out[o] = 0;
+    return out;
 }
 
 /*

@@ -489,8 +489,10 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
             LOG(ERROR, "%s:%d: not a key=value line", where, lineno);
             return ERROR_INVAL;
         }
-        key = libxl__strndup(gc, line, eq - line);
-        value = libxl__strndup(gc, eq + 1, len - (eq + 1 - line));
+        /* Shown by xl and in logs: no raw control reaches a terminal. */
+        key = libxl__ims_escape(gc, libxl__strndup(gc, line, eq - line));
+        value = libxl__ims_escape(gc, libxl__strndup(gc, eq + 1,
+                                                     len - (eq + 1 - line)));
 
         if (!strcmp(key, "iommu")) {
             if (have_iommu ||

@@ -296,6 +296,49 @@ static void test_every_problem_is_reported(void **state)
     assert_null(lookup(db, 0x17cb, 0x1103, 0, 0, 0));
 }
 
+/*
+ * A message quotes file content only escaped: no terminal control (C0,
+ * DEL, C1 as raw bytes or as UTF-8) and no bidi override reaches the
+ * reader's terminal.
+ */
+static void assert_inert(const char *msg)
+{
+    const unsigned char *m = (const unsigned char *)msg;
+
+    for (size_t i = 0; m[i]; i++) {
+        if (m[i] < 0x20 || m[i] == 0x7f || (m[i] >= 0x80 && m[i] <= 0x9f &&
+                                            (i == 0 || m[i - 1] != 0xc2)))
+            fail_msg("raw byte 0x%02x in \"%s\"", m[i], msg);
+        if (m[i] == 0xc2 && m[i + 1] >= 0x80 && m[i + 1] <= 0x9f)
+            fail_msg("C1 control U+%04X in \"%s\"", m[i + 1], msg);
+        if (m[i] == 0xe2 && ((m[i + 1] == 0x80 && m[i + 2] >= 0xaa &&
+                              m[i + 2] <= 0xae) ||
+                             (m[i + 1] == 0x81 && m[i + 2] >= 0xa6 &&
+                              m[i + 2] <= 0xa9)))
+            fail_msg("bidi control in \"%s\"", msg);
+    }
+}
+
+static void test_messages_escape_file_content(void **state)
+{
+    libxl__ims_db *db = parse(
+        "\x1b]0;owned\x07:1103\n"
+        "17cb:1103,k\x1b[31m\xc2\x9b\xe2\x80\xae\x85=1\n"
+        "17cb:1103,subsys=\xe2\x81\xa6\xc2\x85" "ab:cd\n"
+        "17cb:1103 \x90x\n"
+        "17cb:1104,name=\"caf\xc3\xa9\",class=\xe2\x80\xaa" "0x02\n");
+
+    assert_int_equal(db->nr_errors, 5);
+    for (int i = 0; i < db->nr_diags; i++)
+        assert_inert(db->diags[i].message);
+    assert_diag(db, ERR, "t.cfg", 1, 1, "`\\x1b]0;owned\\x07:1103'");
+    assert_diag(db, ERR, "t.cfg", 2, 11,
+                "`k\\x1b[31m\\u{009B}\\u{202E}\\x85'");
+    assert_diag(db, ERR, "t.cfg", 3, 18, "`\\u{2066}\\u{0085}ab:cd'");
+    assert_diag(db, ERR, "t.cfg", 4, 11, "found `\\x90'");
+    assert_diag(db, ERR, "t.cfg", 5, 30, "`\\u{202A}0x02'");
+}
+
 static void test_duplicate_entry_warns(void **state)
 {
     libxl__ims_db *db = parse(
@@ -697,6 +740,7 @@ int main(void)
         T(test_nul_byte),
         T(test_line_length_limit),
         T(test_every_problem_is_reported),
+        T(test_messages_escape_file_content),
         T(test_duplicate_entry_warns),
         T(test_most_specific_wins),
         T(test_later_file_wins),

@@ -683,6 +683,22 @@ static void test_record_forms(void **state)
     libxl_pci_ims_facts_dispose(&f);
 }
 
+/* What the record says is shown by xl: escaped, never raw controls. */
+static void test_record_escapes_controls(void **state)
+{
+    libxl_pci_ims_facts f;
+
+    libxl_pci_ims_facts_init(&f);
+    assert_int_equal(libxl__ims_facts_from_record(test_gc,
+                         "iommu=amd\nintremap=on\n"
+                         "iommu_source=\x1b[2J\xe2\x80\xaeXen\n"
+                         "evidence=(XEN) \x07\xc2\x9b\x9c ok\n", NULL, &f),
+                     0);
+    assert_string_equal(f.iommu_source, "\\x1b[2J\\u{202E}Xen");
+    assert_string_equal(f.evidence[0], "(XEN) \\x07\\u{009B}\\x9c ok");
+    libxl_pci_ims_facts_dispose(&f);
+}
+
 static void test_record_malformed(void **state)
 {
     static const char *const bad[] = {
@@ -1396,6 +1412,7 @@ int main(void)
         T(test_cpuinfo),
         T(test_record_round_trip),
         T(test_record_forms),
+        T(test_record_escapes_controls),
         T(test_record_malformed),
         T(test_host_record_wins),
         T(test_host_hints),
