@@ -804,11 +804,16 @@ static bool writable_by_others(const struct stat *st)
 
 /*
  * Like sshd's StrictModes: a database decides what the toolstack tells
- * the device model, so only root may be able to change it.
+ * the device model, so only root may be able to change it: the file, and
+ * every directory above it up to / (whoever can write one of them can put
+ * another file in its place; a sticky directory such as /tmp lets anyone
+ * add a file, so it is no exception).  path has no symbolic link left
+ * (realpath); link_note says what the name given was a link to.
  */
 static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
-                                 const char *file, const char *path, int fd,
-                                 bool strict_perms)
+                                 const char *file, const char *path,
+                                 const struct stat *file_st,
+                                 const char *link_note, bool strict_perms)
 {
     libxl_pci_ims_severity sev = strict_perms
         ? LIBXL_PCI_IMS_SEVERITY_ERROR : LIBXL_PCI_IMS_SEVERITY_WARNING;
@@ -817,69 +822,131 @@ static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
     struct stat st;
     char *dir, *slash;
 
-    if (fstat(fd, &st)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
-                 "cannot stat: %s", strerror(errno));
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
-                 "not a regular file");
-        return false;
-    }
-    if (st.st_uid != 0) {
+    if (file_st->st_uid != 0) {
         add_diag(gc, db, sev, file, 0, 0, "owned by uid %u, not root: %s "
-                 "(fix: chown root:root %s)", (unsigned)st.st_uid, what,
-                 file);
+                 "(fix: chown root:root %s)%s", (unsigned)file_st->st_uid,
+                 what, path, link_note);
         return !strict_perms;
     }
-    if (writable_by_others(&st)) {
+    if (writable_by_others(file_st)) {
         add_diag(gc, db, sev, file, 0, 0, "writable by %s: %s (fix: chmod "
-                 "go-w %s)", st.st_mode & S_IWOTH ? "everyone" : "its group",
-                 what, file);
+                 "go-w %s)%s", file_st->st_mode & S_IWOTH ? "everyone"
+                 : "its group", what, path, link_note);
         return !strict_perms;
     }
 
-    /* Whoever can write the directory can replace the file. */
     dir = libxl__strdup(gc, path);
-    slash = strrchr(dir, '/');
-    if (!slash)
-        dir = (char *)".";
-    else if (slash == dir)
-        dir = (char *)"/";
-    else
-        *slash = 0;
-    if (!stat(dir, &st) &&
-        (st.st_uid != 0 ||
-         (writable_by_others(&st) && !(st.st_mode & S_ISVTX)))) {
-        add_diag(gc, db, sev, file, 0, 0, "its directory %s can be written "
-                 "by others than root: %s (fix: chown root %s; chmod go-w "
-                 "%s)", dir, what, dir, dir);
-        return !strict_perms;
+    for (;;) {
+        slash = strrchr(dir, '/');
+        if (!slash)
+            break;
+        if (slash == dir)
+            slash[1] = 0;           /* "/" itself */
+        else
+            *slash = 0;
+        if (stat(dir, &st)) {
+            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
+                     "cannot stat its directory %s: %s%s", dir,
+                     strerror(errno), link_note);
+            return false;
+        }
+        if (st.st_uid != 0) {
+            add_diag(gc, db, sev, file, 0, 0, "its directory %s is owned "
+                     "by uid %u, not root: %s (fix: chown root %s, or move "
+                     "the file)%s", dir, (unsigned)st.st_uid, what, dir,
+                     link_note);
+            return !strict_perms;
+        }
+        if (writable_by_others(&st)) {
+            add_diag(gc, db, sev, file, 0, 0, "its directory %s can be "
+                     "written by others than root: %s (fix: chown root %s; "
+                     "chmod go-w %s, or move the file)%s", dir, what, dir,
+                     dir, link_note);
+            return !strict_perms;
+        }
+        if (!strcmp(dir, "/"))
+            break;
     }
     return true;
 }
 
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
+
 /*
  * Loads one file.  missing_ok: a missing file is no problem (the system
- * database need not be installed).
+ * database need not be installed).  A symbolic link is followed with
+ * realpath() and the file it resolves to is checked where it lies; a FIFO
+ * or a device is refused before it is opened, and the open neither blocks
+ * nor follows a link swapped in meanwhile.
  */
 static void load_file(libxl__gc *gc, libxl__ims_db *db, const char *file,
                       const char *shown, bool strict_perms, bool missing_ok)
 {
-    char *buf = NULL;
+    char *buf = NULL, *resolved;
+    const char *link_note = "";
     size_t len = 0, allocated = 0;
-    int fd;
+    struct stat lst, st, fst;
+    int fd = -1;
 
-    fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
+    if (lstat(file, &lst)) {
         if (errno == ENOENT && missing_ok)
             return;
         add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
                  "cannot open: %s", strerror(errno));
         return;
     }
-    if (!check_owner_and_mode(gc, db, shown, file, fd, strict_perms))
+    resolved = realpath(file, NULL);
+    if (!resolved) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot open: %s%s", strerror(errno),
+                 S_ISLNK(lst.st_mode) ? " (a symbolic link)" : "");
+        return;
+    }
+    libxl__ptr_add(gc, resolved);
+    if (S_ISLNK(lst.st_mode))
+        link_note = GCSPRINTF(" (%s is a symbolic link to %s)", shown,
+                              resolved);
+
+    if (stat(resolved, &st)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot stat: %s%s", strerror(errno), link_note);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "not a regular file (%s)%s", file_kind(st.st_mode),
+                 link_note);
+        return;
+    }
+    fd = open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                        O_NOFOLLOW);
+    if (fd < 0) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot open: %s%s", strerror(errno), link_note);
+        return;
+    }
+    if (fstat(fd, &fst)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    /* Replaced between stat() and open(): what was checked is gone. */
+    if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
+        fst.st_ino != st.st_ino) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "not a regular file (%s), or replaced while opened%s",
+                 file_kind(fst.st_mode), link_note);
+        goto out;
+    }
+    if (!check_owner_and_mode(gc, db, shown, resolved, &fst, link_note,
+                              strict_perms))
         goto out;
 
     for (;;) {

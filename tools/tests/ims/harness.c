@@ -215,7 +215,16 @@ static char tmpdir[256];
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {
-        strcpy(tmpdir, "/tmp/ims-test.XXXXXX");
+        /*
+         * Not under /tmp: libxl refuses a database (and, at attach, a
+         * host file) below a directory others than root can write, which
+         * /tmp is.  $IMS_TEST_TMPDIR, else /run as root, else /tmp.
+         */
+        const char *base = getenv("IMS_TEST_TMPDIR");
+
+        if (!base || !*base)
+            base = geteuid() == 0 && !access("/run", W_OK) ? "/run" : "/tmp";
+        snprintf(tmpdir, sizeof(tmpdir), "%s/ims-test.XXXXXX", base);
         if (!mkdtemp(tmpdir))
             fail_msg("mkdtemp failed");
     }

@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static libxl_ctx *ctx;
 static libxl__gc test_gc_s, *gc = &test_gc_s;
@@ -645,9 +646,112 @@ static void test_owner_and_mode(void **state)
     db = load_env(p, true);
     assert_diag(db, ERR, p, 0, 0, "its directory");
     assert_int_equal(db->nr_entries, 0);
-    /* ...unless the sticky bit keeps others from replacing it. */
+    /* A sticky directory (/tmp) is no exception: others can add files. */
     p = write_mode(sticky, "a.cfg", "17cb:1103\n", 0644);
-    assert_clean(load_env(p, true));
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "its directory");
+    assert_int_equal(db->nr_entries, 0);
+}
+
+/*
+ * Every directory above a database file, up to /, must be root's and
+ * closed to others (a sticky /tmp is no exception): whoever can rename
+ * any of them can put another file in its place.
+ */
+static void test_every_ancestor_is_checked(void **state)
+{
+    const char *p;
+    libxl__ims_db *db;
+
+    if (geteuid() != 0)
+        skip();
+
+    make_dir("anc", 0755);
+    make_dir("anc/open", 0777);
+    make_dir("anc/open/closed", 0755);
+    p = write_mode(libxl__sprintf(gc, "%s/anc/open/closed", test_tmpdir()),
+                   "a.cfg", "17cb:1103\n", 0644);
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "anc/open can be written by others "
+                "than root: refused");
+    assert_int_equal(db->nr_entries, 0);
+
+    make_dir("anc/user", 0755);
+    assert_int_equal(chown(libxl__sprintf(gc, "%s/anc/user", test_tmpdir()),
+                           65534, 0), 0);
+    make_dir("anc/user/x", 0755);
+    p = write_mode(libxl__sprintf(gc, "%s/anc/user/x", test_tmpdir()),
+                   "a.cfg", "17cb:1103\n", 0644);
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "anc/user is owned by uid 65534");
+    assert_int_equal(db->nr_entries, 0);
+    /* Checked, not trusted: a warning. */
+    db = load_env(p, false);
+    assert_int_equal(db->nr_errors, 0);
+    assert_diag(db, WARN, p, 0, 0, "would be refused");
+}
+
+/* A symbolic link counts as the file it resolves to, where it lies. */
+static void test_symlinks(void **state)
+{
+    const char *dropins, *user, *safe, *p;
+    libxl__ims_db *db;
+
+    if (geteuid() != 0)
+        skip();
+
+    make_dir("root/etc/xen", 0755);
+    dropins = make_dir("root/etc/xen/ims-quirks.d", 0755);
+    setenv(LIBXL_IMS_ROOT_ENV,
+           libxl__sprintf(gc, "%s/root", test_tmpdir()), 1);
+    user = make_dir("home/user", 0755);
+    assert_int_equal(chown(user, 65534, 65534), 0);
+    p = write_mode(user, "evil.cfg", "17cb:1103,name=evil\n", 0644);
+    assert_int_equal(symlink(p, libxl__sprintf(gc, "%s/10-evil.cfg",
+                                               dropins)), 0);
+    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    assert_diag(db, ERR, "/etc/xen/ims-quirks.d/10-evil.cfg", 0, 0,
+                "home/user is owned by uid 65534");
+    assert_diag(db, ERR, "/etc/xen/ims-quirks.d/10-evil.cfg", 0, 0,
+                "a symbolic link to ");
+    assert_int_equal(db->nr_entries, 0);
+
+    /* A link to a file in a tree only root can change is that file. */
+    assert_int_equal(unlink(libxl__sprintf(gc, "%s/10-evil.cfg", dropins)),
+                     0);
+    safe = make_dir("usr/share/ims", 0755);
+    p = write_mode(safe, "ok.cfg", "17cb:1103,name=ok\n", 0644);
+    assert_int_equal(symlink(p, libxl__sprintf(gc, "%s/20-ok.cfg",
+                                               dropins)), 0);
+    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    assert_clean(db);
+    assert_string_equal(lookup(db, 0x17cb, 0x1103, 0, 0, 0)->name, "ok");
+}
+
+/* A FIFO (or a device) is refused before anything reads it: no hang. */
+static void test_fifo_is_refused(void **state)
+{
+    const char *dir = make_dir("fifo", 0755);
+    const char *p = libxl__sprintf(gc, "%s/db.cfg", dir);
+    pid_t pid;
+    int status;
+
+    assert_int_equal(mkfifo(p, 0644), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (!pid) {
+        libxl__ims_db *db;
+
+        alarm(5);
+        db = load_env(p, true);
+        _exit(has_diag(db, ERR, p, 0, 0, "not a regular file (a FIFO)") &&
+              db->nr_entries == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("loading a FIFO hangs (killed by signal %d)",
+                 WTERMSIG(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_unreadable_dropin_dir(void **state)
@@ -749,6 +853,9 @@ int main(void)
         T(test_env_list_in_order),
         T(test_system_database_and_dropins),
         T(test_owner_and_mode),
+        T(test_every_ancestor_is_checked),
+        T(test_symlinks),
+        T(test_fifo_is_refused),
         T(test_unreadable_dropin_dir),
         T(test_public_check),
         T(test_shipped_database),
