@@ -135,12 +135,19 @@ _hidden void libxl__ims_facts_from_acpi(libxl__gc *gc,
 _hidden void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
                                            const char *source,
                                            libxl_pci_ims_facts *f);
-/* The record written at boot: returns ERROR_INVAL on a malformed file. */
+/*
+ * The record written at boot: returns ERROR_INVAL on a malformed file;
+ * with boot_id (this boot's), ERROR_NOTFOUND when the record's boot_id=
+ * is another or missing.  NULL: the boot is not checked.
+ */
 _hidden int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
                                          const char *source,
-                                         libxl_pci_ims_facts *f);
+                                         libxl_pci_ims_facts *f,
+                                         const char *boot_id);
+/* boot_id: the boot_id= line (this boot's id), or NULL for none. */
 _hidden char *libxl__ims_facts_to_record(libxl__gc *gc,
-                                         const libxl_pci_ims_facts *f);
+                                         const libxl_pci_ims_facts *f,
+                                         const char *boot_id);
 
 /*
  * The host facts, best evidence first: the boot record, Xen's console

@@ -34,6 +34,7 @@
 
 #define IMS_ACPI_TABLES_DIR   "/sys/firmware/acpi/tables"
 #define IMS_CPUINFO_FILE      "/proc/cpuinfo"
+#define IMS_BOOT_ID_FILE      "/proc/sys/kernel/random/boot_id"
 #define IMS_SYSFS_PCI_DIR     "/sys/bus/pci"
 
 const char *libxl__ims_host_path(libxl__gc *gc, const char *path)
@@ -444,6 +445,7 @@ void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
  * The record, written by libxl__ims_facts_to_record():
  *
  *   # comment
+ *   boot_id=ID                       (the boot that wrote it, once)
  *   iommu=amd|intel|unknown          (required, once)
  *   iommu_source=TEXT                (optional, once)
  *   intremap=on|off|unknown          (required, once)
@@ -456,10 +458,12 @@ void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
  */
 int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
                                  const char *source,
-                                 libxl_pci_ims_facts *f)
+                                 libxl_pci_ims_facts *f,
+                                 const char *boot_id)
 {
     const char *pos = text, *line, *eq, *where;
     const char *iommu_src = NULL, *intremap_src = NULL, *both_src = NULL;
+    const char *rec_boot_id = NULL;
     bool have_iommu = false, have_intremap = false;
     libxl_pci_ims_iommu iommu = LIBXL_PCI_IMS_IOMMU_UNKNOWN;
     libxl_pci_ims_intremap intremap = LIBXL_PCI_IMS_INTREMAP_UNKNOWN;
@@ -516,6 +520,8 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
             dst = &intremap_src;
         } else if (!strcmp(key, "source")) {
             dst = &both_src;
+        } else if (!strcmp(key, "boot_id")) {
+            dst = &rec_boot_id;
         } else if (!strcmp(key, "evidence")) {
             if (nr_evidence < IMS_EVIDENCE_MAX) {
                 GCREALLOC_ARRAY(evidence, nr_evidence + 1);
@@ -539,6 +545,18 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
         LOG(ERROR, "%s: no %s= line", where,
             have_iommu ? "intremap" : "iommu");
         return ERROR_INVAL;
+    }
+
+    /* Facts hold for the boot that recorded them, no other. */
+    if (boot_id && !rec_boot_id) {
+        LOG(WARN, "%s: no boot_id= line, so not known to be of this boot",
+            where);
+        return ERROR_NOTFOUND;
+    }
+    if (boot_id && strcmp(rec_boot_id, boot_id)) {
+        LOG(WARN, "%s: recorded in another boot (boot_id=%s, this boot "
+            "is %s)", where, rec_boot_id, boot_id);
+        return ERROR_NOTFOUND;
     }
 
     /* Well formed: only now change f. */
@@ -574,14 +592,17 @@ static const char *one_line(libxl__gc *gc, const char *s)
 }
 
 char *libxl__ims_facts_to_record(libxl__gc *gc,
-                                 const libxl_pci_ims_facts *f)
+                                 const libxl_pci_ims_facts *f,
+                                 const char *boot_id)
 {
     char *r;
     int i;
 
-    r = GCSPRINTF("# IOMMU facts recorded at boot by "
-                  "\"xl pci-ims-facts --record\"; see xl-pci-ims(5).\n"
-                  "iommu=%s\n", libxl_pci_ims_iommu_to_string(f->iommu));
+    r = libxl__strdup(gc, "# IOMMU facts recorded at boot by "
+                      "\"xl pci-ims-facts --record\"; see xl-pci-ims(5).\n");
+    if (boot_id)
+        r = GCSPRINTF("%sboot_id=%s\n", r, one_line(gc, boot_id));
+    r = GCSPRINTF("%siommu=%s\n", r, libxl_pci_ims_iommu_to_string(f->iommu));
     if (f->iommu_source && *f->iommu_source)
         r = GCSPRINTF("%siommu_source=%s\n", r,
                       one_line(gc, f->iommu_source));
@@ -603,30 +624,44 @@ char *libxl__ims_facts_to_record(libxl__gc *gc,
  * ERROR_NOTFOUND, silently, when it does not exist.
  */
 static int read_text(libxl__gc *gc, const char *path, size_t max,
-                     char **text_r, size_t *len_r, bool *truncated_r,
-                     struct stat *st_r)
+                     bool no_link, char **text_r, size_t *len_r,
+                     bool *truncated_r, struct stat *st_r)
 {
     int fd = -1, rc;
     size_t used = 0, size = 4096;
     char *buf = libxl__malloc(gc, size + 1);
+    struct stat st;
     ssize_t r;
 
     *truncated_r = false;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in its place must not hang the toolstack. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                    (no_link ? O_NOFOLLOW : 0));
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
             rc = ERROR_NOTFOUND;
             goto out;
         }
-        LOGE(WARN, "cannot open %s", path);
+        if (no_link && errno == ELOOP)
+            LOG(WARN, "%s: a symbolic link, not a file: ignored", path);
+        else
+            LOGE(WARN, "cannot open %s", path);
         rc = ERROR_FAIL;
         goto out;
     }
-    if (st_r && fstat(fd, st_r)) {
+    if (fstat(fd, &st)) {
         LOGE(WARN, "cannot stat %s", path);
         rc = ERROR_FAIL;
         goto out;
     }
+    if (!S_ISREG(st.st_mode)) {
+        LOG(WARN, "%s: not a regular file (%s): ignored", path,
+            S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode)
+            ? "a directory" : "a device or socket");
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (st_r) *st_r = st;
 
     for (;;) {
         if (used == size) {
@@ -742,6 +777,23 @@ static void merge_facts(libxl__gc *gc, libxl_pci_ims_facts *to,
     libxl_pci_ims_facts_init(from);
 }
 
+/* This boot's id (/proc/sys/kernel/random/boot_id), or NULL. */
+static const char *read_boot_id(libxl__gc *gc)
+{
+    const char *path = libxl__ims_host_path(gc, IMS_BOOT_ID_FILE);
+    char *text, *p;
+    size_t len;
+    bool truncated;
+
+    if (read_text(gc, path, 256, false, &text, &len, &truncated, NULL))
+        return NULL;
+    for (p = text; *p && !CTYPE(isspace, *p); p++)
+        if (!CTYPE(isxdigit, *p) && *p != '-')
+            return NULL;
+    *p = '\0';
+    return *text ? text : NULL;
+}
+
 /*
  * The host facts, best evidence first; use_record says whether the boot
  * record counts (not when writing it).  Fills only the host part of f.
@@ -762,18 +814,31 @@ static void host_facts(libxl__gc *gc, bool use_record,
 
     if (use_record) {
         path = libxl__ims_host_path(gc, LIBXL_IMS_FACTS_FILE);
-        if (!read_text(gc, path, IMS_RECORD_MAX, &text, &len, &truncated,
-                       &st)) {
+        if (!read_text(gc, path, IMS_RECORD_MAX, true, &text, &len,
+                       &truncated, &st)) {
+            const char *boot_id = read_boot_id(gc);
+            int rc;
+
             /* It can enable "expose": only its writer may have made it. */
             if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-                (st.st_mode & (S_IWGRP | S_IWOTH)))
+                (st.st_mode & (S_IWGRP | S_IWOTH))) {
                 LOG(WARN, "%s: writable by others than its owner or not "
                     "owned by root, ignored", path);
-            else if (truncated || strlen(text) != len)
+            } else if (truncated || strlen(text) != len) {
                 LOG(WARN, "%s: not a record of host facts, ignored", path);
-            else if (libxl__ims_facts_from_record(gc, text,
-                         GCSPRINTF("record %s", path), &one))
-                LOG(WARN, "%s: malformed, ignored", path);
+            } else if (!boot_id) {
+                LOG(WARN, "%s: this boot's id (%s) cannot be read, so the "
+                    "record cannot be tied to this boot: ignored", path,
+                    libxl__ims_host_path(gc, IMS_BOOT_ID_FILE));
+            } else {
+                rc = libxl__ims_facts_from_record(gc, text,
+                         GCSPRINTF("record %s", path), &one, boot_id);
+                if (rc == ERROR_NOTFOUND)
+                    LOG(WARN, "%s: not recorded in this boot, ignored "
+                        "(record again: xl pci-ims-facts --record)", path);
+                else if (rc)
+                    LOG(WARN, "%s: malformed, ignored", path);
+            }
             merge_facts(gc, &found, &one);
         }
     }
@@ -809,8 +874,8 @@ static void host_facts(libxl__gc *gc, bool use_record,
 
     if (!facts_complete(&found)) {
         path = libxl__ims_host_path(gc, IMS_CPUINFO_FILE);
-        if (!read_text(gc, path, IMS_CPUINFO_MAX, &text, &len, &truncated,
-                       NULL)) {
+        if (!read_text(gc, path, IMS_CPUINFO_MAX, false, &text, &len,
+                       &truncated, NULL)) {
             libxl__ims_facts_from_cpuinfo(gc, text, path, &one);
             merge_facts(gc, &found, &one);
         }
@@ -877,7 +942,7 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
 {
     GC_INIT(ctx);
     libxl_pci_ims_facts f;
-    const char *text;
+    const char *text, *boot_id;
     char *tmp = NULL;
     int fd = -1, rc;
     size_t len;
@@ -891,7 +956,11 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
     }
 
     host_facts(gc, false, &f);
-    text = libxl__ims_facts_to_record(gc, &f);
+    boot_id = read_boot_id(gc);
+    if (!boot_id)
+        LOG(WARN, "cannot read this boot's id (%s): the record will be "
+            "ignored", libxl__ims_host_path(gc, IMS_BOOT_ID_FILE));
+    text = libxl__ims_facts_to_record(gc, &f, boot_id);
     len = strlen(text);
 
     /* Readers see the old record or the new one, never half of one. */

@@ -260,6 +260,20 @@ const char *test_write_file(const char *dir, const char *name,
     return path; /* leaked: tests are short-lived */
 }
 
+void test_write_boot_id(const char *root)
+{
+    char *dir, *cmd;
+
+    if (asprintf(&dir, "%s/proc/sys/kernel/random", root) < 0 ||
+        asprintf(&cmd, "mkdir -p '%s'", dir) < 0)
+        fail_msg("asprintf");
+    if (system(cmd))
+        fail_msg("%s failed", cmd);
+    free((char *)test_write_file(dir, "boot_id", TEST_BOOT_ID "\n"));
+    free(cmd);
+    free(dir);
+}
+
 char *test_read_file(const char *path)
 {
     FILE *f = fopen(path, "r");

@@ -41,7 +41,8 @@ static int setup(void **state)
         if (system(cmd)) return -1;
     }
     test_write_file(facts, "ims-host-facts",
-                    "iommu=intel\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=intel\nintremap=on\nsource=test\n");
+    test_write_boot_id(root);
     db = (char *)test_write_file(root, "db.cfg",
                     "17cb:1103,name=\"WCN6855\",amd=expose,intel=export\n");
     chmod(db, 0644);
@@ -640,7 +641,7 @@ static const char *remap_host(void)
 
     if (asprintf(&facts, "%s/var/run/xen", root) < 0) abort();
     test_write_file(facts, "ims-host-facts",
-                    "iommu=amd\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=amd\nintremap=on\nsource=test\n");
     free(facts);
     db = (char *)test_write_file(root, "remap.cfg",
                     "17cb:1103,name=\"WCN6855\",amd=remap,intel=export\n");
@@ -657,7 +658,7 @@ static void intel_host_again(void)
 
     if (asprintf(&facts, "%s/var/run/xen", root) < 0) abort();
     test_write_file(facts, "ims-host-facts",
-                    "iommu=intel\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=intel\nintremap=on\nsource=test\n");
     free(facts);
     {
         char db[512];

@@ -33,10 +33,12 @@ expect_json() { # DESC PYTHON-EXPR over j
         ok "$1"; else nok "$1 (JSON check failed: $2)" "$out"; fi
 }
 
-# A fake host root: fake_host DIR IOMMU INTREMAP
+# A fake host root: fake_host DIR IOMMU INTREMAP (a record of its boot)
+BOOT_ID=5d1c7e0a-3f4b-4c6e-9a1d-2b3c4d5e6f70
 fake_host() {
-    mkdir -p "$1/var/run/xen" "$1/etc/xen" "$1/proc"
-    printf 'iommu=%s\nintremap=%s\nsource=test fixture\n' "$2" "$3" \
+    mkdir -p "$1/var/run/xen" "$1/etc/xen" "$1/proc/sys/kernel/random"
+    echo "$BOOT_ID" > "$1/proc/sys/kernel/random/boot_id"
+    printf 'boot_id=%s\niommu=%s\nintremap=%s\nsource=test fixture\n' "$BOOT_ID" "$2" "$3" \
         > "$1/var/run/xen/ims-host-facts"
 }
 
