@@ -45,8 +45,35 @@
  */
 #define LIBXL_IMS_DB_MAX_DIAGS   100
 
+/*
+ * The environment, read once per call (libxl runs in its callers' threads:
+ * no process-wide state) and passed down.  The variables are for tests and
+ * dry runs; at a real attach (attach: the attach path, with a hypervisor)
+ * the files they name, and the boot record, are used only under the
+ * database's root-only rules (libxl__ims_untrusted), see xl-pci-ims(5).
+ */
+typedef struct libxl__ims_env {
+    const char *root;       /* $LIBXL_IMS_ROOT, or NULL */
+    const char *db;         /* $LIBXL_IMS_DB, or NULL */
+    const char *pci_dump;   /* $LIBXL_IMS_PCI_DUMP, or NULL */
+    bool attach;            /* a real attach: root-only rules */
+} libxl__ims_env;
+
+_hidden void libxl__ims_env_read(libxl__gc *gc, libxl__ims_env *env,
+                                 bool attach);
+/* env->root prepended to an absolute host path (gc-allocated). */
+_hidden const char *libxl__ims_env_path(libxl__gc *gc,
+                                        const libxl__ims_env *env,
+                                        const char *path);
 /* $LIBXL_IMS_ROOT prepended to an absolute host path (gc-allocated). */
 _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
+/*
+ * NULL when only root can change what path names: it resolves to a file
+ * or directory owned by root and not writable by others (nor by a group
+ * other than root's), below directories of the same kind up to /.  Else
+ * why not (gc-allocated).
+ */
+_hidden const char *libxl__ims_untrusted(libxl__gc *gc, const char *path);
 
 /*----- policy database (libxl_ims_db.c) -----*/
 
@@ -105,6 +132,9 @@ _hidden int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db,
 _hidden int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
                                int nr_files, bool strict_perms,
                                libxl__ims_db **db_r);
+_hidden int libxl__ims_db_load_env(libxl__gc *gc, const libxl__ims_env *env,
+                                   const char *const *files, int nr_files,
+                                   bool strict_perms, libxl__ims_db **db_r);
 
 /* Builds the lookup index; called by load, and by callers of parse. */
 _hidden void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db);
@@ -155,6 +185,9 @@ _hidden char *libxl__ims_facts_to_record(libxl__gc *gc,
  * are skipped on an offline context.
  */
 _hidden int libxl__ims_host_facts(libxl__gc *gc, libxl_pci_ims_facts *f);
+_hidden int libxl__ims_host_facts_env(libxl__gc *gc,
+                                      const libxl__ims_env *env,
+                                      libxl_pci_ims_facts *f);
 
 /* Device identity from a config space image (pure). */
 _hidden int libxl__ims_identity_from_config(libxl__gc *gc,
@@ -164,6 +197,10 @@ _hidden int libxl__ims_identity_from_config(libxl__gc *gc,
 _hidden int libxl__ims_pci_identity(libxl__gc *gc,
                                     const libxl_device_pci *pci,
                                     libxl_pci_ims_identity *id);
+_hidden int libxl__ims_pci_identity_env(libxl__gc *gc,
+                                        const libxl__ims_env *env,
+                                        const libxl_device_pci *pci,
+                                        libxl_pci_ims_identity *id);
 
 /*----- plan (libxl_pci_ims.c) -----*/
 
@@ -209,6 +246,9 @@ _hidden void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
 /* The winning database entry for a device (system database), or NULL. */
 _hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device(
     libxl__gc *gc, const libxl_pci_ims_identity *id);
+_hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device_env(
+    libxl__gc *gc, const libxl__ims_env *env,
+    const libxl_pci_ims_identity *id);
 
 /* The lowest free slot on bus 0 in a QMP query-pci reply, or -1. */
 _hidden int libxl__ims_free_slot(const libxl__json_object *query_pci);

@@ -978,10 +978,11 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The drop-ins: *.cfg in lexical (byte) order; a missing directory is fine. */
-static void load_dropins(libxl__gc *gc, libxl__ims_db *db, bool strict_perms)
+static void load_dropins(libxl__gc *gc, const libxl__ims_env *env,
+                         libxl__ims_db *db, bool strict_perms)
 {
     const char *shown_dir = LIBXL_IMS_DB_DROPIN_DIR;
-    const char *dir = libxl__ims_host_path(gc, shown_dir);
+    const char *dir = libxl__ims_env_path(gc, env, shown_dir);
     char **names = NULL;
     int nr = 0, allocated = 0;
     struct dirent *de;
@@ -1015,31 +1016,41 @@ static void load_dropins(libxl__gc *gc, libxl__ims_db *db, bool strict_perms)
                   false);
 }
 
-int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
-                       int nr_files, bool strict_perms,
-                       libxl__ims_db **db_r)
+int libxl__ims_db_load_env(libxl__gc *gc, const libxl__ims_env *env,
+                           const char *const *files, int nr_files,
+                           bool strict_perms, libxl__ims_db **db_r)
 {
     libxl__ims_db *db = libxl__zalloc(gc, sizeof(*db));
-    const char *env = getenv(LIBXL_IMS_DB_ENV);
 
     libxl__ims_db_init(db);
     if (files) {
         for (int i = 0; i < nr_files; i++)
             load_file(gc, db, files[i], files[i], strict_perms, false);
-    } else if (env && *env) {
-        char *list = libxl__strdup(gc, env), *saveptr = NULL, *f;
+    } else if (env->db) {
+        char *list = libxl__strdup(gc, env->db), *saveptr = NULL, *f;
 
         for (f = strtok_r(list, ":", &saveptr); f;
              f = strtok_r(NULL, ":", &saveptr))
             load_file(gc, db, f, f, strict_perms, false);
     } else {
-        load_file(gc, db, libxl__ims_host_path(gc, LIBXL_IMS_DB_MAIN),
+        load_file(gc, db, libxl__ims_env_path(gc, env, LIBXL_IMS_DB_MAIN),
                   LIBXL_IMS_DB_MAIN, strict_perms, true);
-        load_dropins(gc, db, strict_perms);
+        load_dropins(gc, env, db, strict_perms);
     }
     libxl__ims_db_finish(gc, db);
     *db_r = db;
     return db->nr_errors ? ERROR_INVAL : 0;
+}
+
+int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
+                       int nr_files, bool strict_perms,
+                       libxl__ims_db **db_r)
+{
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_db_load_env(gc, &env, files, nr_files, strict_perms,
+                                  db_r);
 }
 
 /*----- public API -----*/

@@ -37,11 +37,74 @@
 #define IMS_BOOT_ID_FILE      "/proc/sys/kernel/random/boot_id"
 #define IMS_SYSFS_PCI_DIR     "/sys/bus/pci"
 
+static const char *env_value(libxl__gc *gc, const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? libxl__strdup(gc, v) : NULL;
+}
+
+void libxl__ims_env_read(libxl__gc *gc, libxl__ims_env *env, bool attach)
+{
+    memset(env, 0, sizeof(*env));
+    env->root = env_value(gc, LIBXL_IMS_ROOT_ENV);
+    env->db = env_value(gc, LIBXL_IMS_DB_ENV);
+    env->pci_dump = env_value(gc, LIBXL_IMS_PCI_DUMP_ENV);
+    /* An offline context (xl without Xen, a test) attaches nothing. */
+    env->attach = attach && CTX->xch;
+}
+
+const char *libxl__ims_env_path(libxl__gc *gc, const libxl__ims_env *env,
+                                const char *path)
+{
+    return env->root ? GCSPRINTF("%s%s", env->root, path) : path;
+}
+
 const char *libxl__ims_host_path(libxl__gc *gc, const char *path)
 {
-    const char *root = getenv(LIBXL_IMS_ROOT_ENV);
+    libxl__ims_env env;
 
-    return root && *root ? GCSPRINTF("%s%s", root, path) : path;
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_env_path(gc, &env, path);
+}
+
+static bool others_can_write(const struct stat *st)
+{
+    return (st->st_mode & S_IWOTH) ||
+           ((st->st_mode & S_IWGRP) && st->st_gid != 0);
+}
+
+const char *libxl__ims_untrusted(libxl__gc *gc, const char *path)
+{
+    char *resolved = realpath(path, NULL), *dir, *slash;
+    struct stat st;
+
+    if (!resolved)
+        return GCSPRINTF("cannot resolve %s: %s", path, strerror(errno));
+    libxl__ptr_add(gc, resolved);
+    if (stat(resolved, &st))
+        return GCSPRINTF("cannot stat %s: %s", resolved, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return GCSPRINTF("%s is not a regular file", resolved);
+    dir = libxl__strdup(gc, resolved);
+    for (;;) {
+        if (st.st_uid != 0)
+            return GCSPRINTF("%s is owned by uid %u, not root", dir,
+                             (unsigned)st.st_uid);
+        if (others_can_write(&st))
+            return GCSPRINTF("%s can be written by others than root", dir);
+        if (!strcmp(dir, "/"))
+            return NULL;
+        slash = strrchr(dir, '/');
+        if (!slash)
+            return NULL;
+        if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(dir, &st))
+            return GCSPRINTF("cannot stat %s: %s", dir, strerror(errno));
+    }
 }
 
 /*----- facts: helpers -----*/
@@ -778,9 +841,9 @@ static void merge_facts(libxl__gc *gc, libxl_pci_ims_facts *to,
 }
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or NULL. */
-static const char *read_boot_id(libxl__gc *gc)
+static const char *read_boot_id(libxl__gc *gc, const libxl__ims_env *env)
 {
-    const char *path = libxl__ims_host_path(gc, IMS_BOOT_ID_FILE);
+    const char *path = libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE);
     char *text, *p;
     size_t len;
     bool truncated;
@@ -798,8 +861,8 @@ static const char *read_boot_id(libxl__gc *gc)
  * The host facts, best evidence first; use_record says whether the boot
  * record counts (not when writing it).  Fills only the host part of f.
  */
-static void host_facts(libxl__gc *gc, bool use_record,
-                       libxl_pci_ims_facts *f)
+static void host_facts(libxl__gc *gc, const libxl__ims_env *env,
+                       bool use_record, libxl_pci_ims_facts *f)
 {
     libxl_pci_ims_facts found, one;
     const char *path, **tables;
@@ -813,23 +876,28 @@ static void host_facts(libxl__gc *gc, bool use_record,
     libxl_pci_ims_facts_init(&one);
 
     if (use_record) {
-        path = libxl__ims_host_path(gc, LIBXL_IMS_FACTS_FILE);
+        path = libxl__ims_env_path(gc, env, LIBXL_IMS_FACTS_FILE);
         if (!read_text(gc, path, IMS_RECORD_MAX, true, &text, &len,
                        &truncated, &st)) {
-            const char *boot_id = read_boot_id(gc);
+            const char *boot_id = read_boot_id(gc, env);
+            const char *why = env->attach ? libxl__ims_untrusted(gc, path)
+                                          : NULL;
             int rc;
 
             /* It can enable "expose": only its writer may have made it. */
-            if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-                (st.st_mode & (S_IWGRP | S_IWOTH))) {
+            if ((st.st_uid != 0 && (env->attach || st.st_uid != geteuid()))
+                || (st.st_mode & (S_IWGRP | S_IWOTH))) {
                 LOG(WARN, "%s: writable by others than its owner or not "
                     "owned by root, ignored", path);
+            } else if (why) {
+                LOG(WARN, "%s: %s: not used at attach, ignored (the "
+                    "database's root-only rules)", path, why);
             } else if (truncated || strlen(text) != len) {
                 LOG(WARN, "%s: not a record of host facts, ignored", path);
             } else if (!boot_id) {
                 LOG(WARN, "%s: this boot's id (%s) cannot be read, so the "
                     "record cannot be tied to this boot: ignored", path,
-                    libxl__ims_host_path(gc, IMS_BOOT_ID_FILE));
+                    libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE));
             } else {
                 rc = libxl__ims_facts_from_record(gc, text,
                          GCSPRINTF("record %s", path), &one, boot_id);
@@ -865,17 +933,23 @@ static void host_facts(libxl__gc *gc, bool use_record,
     }
 
     if (!facts_complete(&found)) {
-        path = libxl__ims_host_path(gc, IMS_ACPI_TABLES_DIR);
-        if (!read_acpi_tables(gc, path, &tables, &n)) {
+        path = libxl__ims_env_path(gc, env, IMS_ACPI_TABLES_DIR);
+        if (env->attach && env->root && libxl__ims_untrusted(gc, path)) {
+            LOG(WARN, "%s: %s: not used at attach, ignored", path,
+                libxl__ims_untrusted(gc, path));
+        } else if (!read_acpi_tables(gc, path, &tables, &n)) {
             libxl__ims_facts_from_acpi(gc, tables, n, path, &one);
             merge_facts(gc, &found, &one);
         }
     }
 
     if (!facts_complete(&found)) {
-        path = libxl__ims_host_path(gc, IMS_CPUINFO_FILE);
-        if (!read_text(gc, path, IMS_CPUINFO_MAX, false, &text, &len,
-                       &truncated, NULL)) {
+        path = libxl__ims_env_path(gc, env, IMS_CPUINFO_FILE);
+        if (env->attach && env->root && libxl__ims_untrusted(gc, path)) {
+            LOG(WARN, "%s: %s: not used at attach, ignored", path,
+                libxl__ims_untrusted(gc, path));
+        } else if (!read_text(gc, path, IMS_CPUINFO_MAX, false, &text, &len,
+                              &truncated, NULL)) {
             libxl__ims_facts_from_cpuinfo(gc, text, path, &one);
             merge_facts(gc, &found, &one);
         }
@@ -894,10 +968,19 @@ static void host_facts(libxl__gc *gc, bool use_record,
     libxl_pci_ims_facts_dispose(&one);
 }
 
+int libxl__ims_host_facts_env(libxl__gc *gc, const libxl__ims_env *env,
+                              libxl_pci_ims_facts *f)
+{
+    host_facts(gc, env, true, f);
+    return 0;
+}
+
 int libxl__ims_host_facts(libxl__gc *gc, libxl_pci_ims_facts *f)
 {
-    host_facts(gc, true, f);
-    return 0;
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_host_facts_env(gc, &env, f);
 }
 
 int libxl_pci_ims_host_facts(libxl_ctx *ctx, libxl_pci_ims_facts *facts)
@@ -942,24 +1025,26 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
 {
     GC_INIT(ctx);
     libxl_pci_ims_facts f;
+    libxl__ims_env env;
     const char *text, *boot_id;
     char *tmp = NULL;
     int fd = -1, rc;
     size_t len;
 
     libxl_pci_ims_facts_init(&f);
+    libxl__ims_env_read(gc, &env, false);
 
     if (!path) {
-        path = libxl__ims_host_path(gc, LIBXL_IMS_FACTS_FILE);
+        path = libxl__ims_env_path(gc, &env, LIBXL_IMS_FACTS_FILE);
         rc = make_parent_dir(gc, path);
         if (rc) goto out;
     }
 
-    host_facts(gc, false, &f);
-    boot_id = read_boot_id(gc);
+    host_facts(gc, &env, false, &f);
+    boot_id = read_boot_id(gc, &env);
     if (!boot_id)
         LOG(WARN, "cannot read this boot's id (%s): the record will be "
-            "ignored", libxl__ims_host_path(gc, IMS_BOOT_ID_FILE));
+            "ignored", libxl__ims_env_path(gc, &env, IMS_BOOT_ID_FILE));
     text = libxl__ims_facts_to_record(gc, &f, boot_id);
     len = strlen(text);
 
@@ -1192,20 +1277,19 @@ static void pci_debug(char *msg, ...)
  */
 static int pci_read_config(libxl__gc *gc, const libxl_device_pci *pci,
                            const char *bdf, const char *dump,
-                           uint8_t *cfg)
+                           const char *sysfs, uint8_t *cfg)
 {
     struct pci_access *volatile acc = NULL;
     struct pci_dev *volatile dev = NULL;
     volatile bool own_dev = false;
     struct pci_dev *d;
-    const char *what, *sysfs = NULL;
+    const char *what;
     int rc, nr_devs = 0;
     struct stat st;
 
     if (dump) {
         what = GCSPRINTF("PCI dump %s", dump);
     } else {
-        sysfs = libxl__ims_host_path(gc, IMS_SYSFS_PCI_DIR);
         what = GCSPRINTF("%s/devices/%s", sysfs, bdf);
         if (stat(what, &st)) {
             if (errno == ENOENT) {
@@ -1284,19 +1368,32 @@ static int pci_read_config(libxl__gc *gc, const libxl_device_pci *pci,
     return rc;
 }
 
-int libxl__ims_pci_identity(libxl__gc *gc, const libxl_device_pci *pci,
-                            libxl_pci_ims_identity *id)
+int libxl__ims_pci_identity_env(libxl__gc *gc, const libxl__ims_env *env,
+                                const libxl_device_pci *pci,
+                                libxl_pci_ims_identity *id)
 {
-    const char *dump = getenv(LIBXL_IMS_PCI_DUMP_ENV);
-    const char *bdf;
+    const char *dump = env->pci_dump;
+    const char *sysfs = libxl__ims_env_path(gc, env, IMS_SYSFS_PCI_DIR);
+    const char *bdf, *why;
     uint8_t cfg[256];
     int rc;
 
-    if (dump && !*dump) dump = NULL;
     bdf = GCSPRINTF("%04x:%02x:%02x.%u", pci->domain, pci->bus, pci->dev,
                     pci->func);
 
-    rc = pci_read_config(gc, pci, bdf, dump, cfg);
+    /* At attach, what the identity is read from must be root's. */
+    if (env->attach && (dump || env->root)) {
+        why = libxl__ims_untrusted(gc, dump ? dump : sysfs);
+        if (why) {
+            LOG(ERROR, "PCI device %s: %s %s: %s: refused at attach (only "
+                "root may be able to change it, as for the database)", bdf,
+                dump ? "$" LIBXL_IMS_PCI_DUMP_ENV : "$" LIBXL_IMS_ROOT_ENV,
+                dump ? dump : sysfs, why);
+            return ERROR_FAIL;
+        }
+    }
+
+    rc = pci_read_config(gc, pci, bdf, dump, sysfs, cfg);
     if (rc) return rc;
 
     rc = libxl__ims_identity_from_config(gc, cfg, sizeof(cfg), id);
@@ -1309,6 +1406,15 @@ int libxl__ims_pci_identity(libxl__gc *gc, const libxl_device_pci *pci,
                dump ? GCSPRINTF("libpci dump %s, %s", dump, bdf)
                     : GCSPRINTF("libpci sysfs %s", bdf));
     return 0;
+}
+
+int libxl__ims_pci_identity(libxl__gc *gc, const libxl_device_pci *pci,
+                            libxl_pci_ims_identity *id)
+{
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_pci_identity_env(gc, &env, pci, id);
 }
 
 /*

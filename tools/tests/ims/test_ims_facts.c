@@ -1481,6 +1481,49 @@ static void test_identity_from_config(void **state)
     libxl_pci_ims_identity_dispose(&id);
 }
 
+/*
+ * The environment is read once into a libxl__ims_env; only an attach
+ * with a hypervisor applies the root-only rules, and there a dump a user
+ * owns is refused while a dry run reads it.
+ */
+static void test_env_attach_rules(void **state)
+{
+    const char *dir = test_tmpdir();
+    const char *dump = GCSPRINTF_T("%s/user.lspci", dir);
+    libxl__ims_env env;
+    libxl_device_pci pci;
+    libxl_pci_ims_identity id;
+    char *cmd;
+
+    if (geteuid() != 0)
+        skip();
+    setenv(LIBXL_IMS_PCI_DUMP_ENV, dump, 1);
+    libxl__ims_env_read(test_gc, &env, true);
+    assert_string_equal(env.pci_dump, dump);
+    assert_false(env.attach);           /* an offline context */
+
+    assert_true(asprintf(&cmd, "cp '%s' '%s' && chown 65534 '%s'",
+                         test_fixture("pci/wcn6855-lenovo.lspci"), dump,
+                         dump) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    set_bdf(&pci, "04:00.0");
+    libxl_pci_ims_identity_init(&id);
+    assert_int_equal(libxl__ims_pci_identity_env(test_gc, &env, &pci, &id),
+                     0);
+    assert_int_equal(id.vendor, 0x17cb);
+    libxl_pci_ims_identity_dispose(&id);
+
+    env.attach = true;
+    libxl_pci_ims_identity_init(&id);
+    assert_int_equal(libxl__ims_pci_identity_env(test_gc, &env, &pci, &id),
+                     ERROR_FAIL);
+    libxl_pci_ims_identity_dispose(&id);
+    assert_non_null(libxl__ims_untrusted(test_gc, dump));
+    assert_null(libxl__ims_untrusted(test_gc, dir));
+    libxl_device_pci_dispose(&pci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1512,6 +1555,7 @@ int main(void)
         T(test_identity_errors),
         T(test_identity_sysfs),
         T(test_identity_from_config),
+        T(test_env_attach_rules),
     };
 
     return cmocka_run_group_tests_name("ims_facts", tests, NULL, NULL);
