@@ -46,3 +46,6 @@ proof: proof-qemu proof-image $(call PROOF_NEEDS_HV,$(PROOF_RUNS))
 
 proof-test:
 	@$(MAKE) -s -C $(TOP)/guest/ims-probe OUT=$(BUILD)/proof/ims-probe test
+	@echo "== proof: qemu-outer.sh installs its build dependencies"
+	@st=0; bash $(TOP)/proof/test-qemu-outer-deps.sh || st=$$?; \
+	    [ $$st -eq 0 ] || [ $$st -eq 77 ]

@@ -88,7 +88,8 @@ if [ "$proof_hv" = 1 ]; then
     f=/var/run/xen/ims-host-facts
     say "hypervisor check: facts forced to amd/on, so that libxl asks Xen"
     cp $f /tmp/facts.saved
-    printf 'iommu=amd\nintremap=on\nsource=proof: forced, to ask Xen\n' > $f
+    printf 'boot_id=%s\niommu=amd\nintremap=on\nsource=proof: forced, to ask Xen\n' \
+        "$(cat /proc/sys/kernel/random/boot_id)" > $f
     xl pci-ims-explain -p remap $EDU 2>&1 | grep -E 'hypervisor|strategy|outcome|Why' | show
     cp /tmp/facts.saved $f
     xl dmesg 2>/dev/null | grep -E 'IMS remap' | show

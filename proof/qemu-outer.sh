@@ -8,6 +8,9 @@
 #   proof/qemu-outer.sh        fetch (shared with make qemu: build/dl-qemu),
 #                              unpack, patch, configure, build; cached
 #   proof/qemu-outer.sh path   print the binary's path
+#   proof/qemu-outer.sh deps   only install the build dependencies (apt-get;
+#                              the build does this first, so make proof-qemu
+#                              works on a fresh machine)
 #
 # scripts/qemu-tree.sh builds exactly one tree ($BUILD/qemu, the Xen device
 # model, fixed configure flags), so this script reuses only its "fetch"
@@ -30,6 +33,14 @@ JOBS=${JOBS:-$(nproc)}
 
 say() { echo "qemu-outer: $*"; }
 die() { echo "qemu-outer: error: $*" >&2; exit 1; }
+# shellcheck source=../scripts/debian-lib.sh
+. "$TOP/scripts/debian-lib.sh"
+
+# What this build needs (a subset of scripts/qemu-tree.sh's deps: no Xen),
+# and the firmware the proof passes with -L.
+DEPS="build-essential git python3 pkg-config ninja-build meson
+      libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev xz-utils
+      dpkg-dev qemu-system-data seabios"
 
 # TCG only, x86_64 only, nothing optional: the outer machine needs q35,
 # the emulated IOMMUs, edu, a serial port and multiboot.  Firmware from
@@ -49,6 +60,10 @@ inputs() {
 }
 
 [ "${1:-}" = path ] && { echo "$BIN"; exit 0; }
+
+# shellcheck disable=SC2086
+install_missing $DEPS
+[ "${1:-}" = deps ] && exit 0
 
 # fetch and verify, exactly as make qemu does (same download directory)
 BUILD=$BUILD "$TOP/scripts/qemu-tree.sh" fetch

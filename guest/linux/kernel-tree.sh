@@ -52,6 +52,9 @@ GIT() {
 }
 
 die() { echo "kernel-tree: error: $*" >&2; exit 1; }
+# Whatever stops the script under set -e says so (die() explains itself).
+set -E
+trap 'rc=$?; echo "kernel-tree: error: stopped (exit $rc) at line $LINENO: $BASH_COMMAND" >&2' ERR
 say() { echo "kernel-tree: $*"; }
 . "$TOP/scripts/debian-lib.sh"
 
@@ -63,8 +66,16 @@ conf() {
 }
 
 deb_file() { # package, version -> the .deb apt-get download wrote, if any
-    local v=${2//:/%3a}
-    ls "$DL/${1}_${v}_"*.deb 2>/dev/null | head -n1
+    # A glob, not ls | head: under pipefail a failing ls (no such file yet)
+    # would end the script in f=$(deb_file ...) before the download.
+    local v=${2//:/%3a} f
+    for f in "$DL/${1}_${v}_"*.deb; do
+        if [ -e "$f" ]; then
+            printf '%s\n' "$f"
+            return 0
+        fi
+    done
+    return 0
 }
 
 deb_name() { # tree, package-var -> file name apt-get download writes

@@ -38,11 +38,52 @@
 
 /* Longest database line accepted, in bytes, without its line end. */
 #define LIBXL_IMS_DB_MAX_LINE    4096
+/*
+ * Diagnostics kept per load; the rest are counted (nr_errors still sees
+ * every error) and summed up in one last diagnostic, so that a file of
+ * any size costs linear time and memory.
+ */
+#define LIBXL_IMS_DB_MAX_DIAGS   100
 
+/*
+ * The environment, read once per call (libxl runs in its callers' threads:
+ * no process-wide state) and passed down.  The variables are for tests and
+ * dry runs; at a real attach (attach: the attach path, with a hypervisor)
+ * the files they name, and the boot record, are used only under the
+ * database's root-only rules (libxl__ims_untrusted), see xl-pci-ims(5).
+ */
+typedef struct libxl__ims_env {
+    const char *root;       /* $LIBXL_IMS_ROOT, or NULL */
+    const char *db;         /* $LIBXL_IMS_DB, or NULL */
+    const char *pci_dump;   /* $LIBXL_IMS_PCI_DUMP, or NULL */
+    bool attach;            /* a real attach: root-only rules */
+} libxl__ims_env;
+
+_hidden void libxl__ims_env_read(libxl__gc *gc, libxl__ims_env *env,
+                                 bool attach);
+/* env->root prepended to an absolute host path (gc-allocated). */
+_hidden const char *libxl__ims_env_path(libxl__gc *gc,
+                                        const libxl__ims_env *env,
+                                        const char *path);
 /* $LIBXL_IMS_ROOT prepended to an absolute host path (gc-allocated). */
 _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
+/*
+ * NULL when only root can change what path names: it resolves to a file
+ * or directory owned by root and not writable by others (nor by a group
+ * other than root's), below directories of the same kind up to /.  Else
+ * why not (gc-allocated).
+ */
+_hidden const char *libxl__ims_untrusted(libxl__gc *gc, const char *path);
 
 /*----- policy database (libxl_ims_db.c) -----*/
+
+/*
+ * s with what a terminal would act on escaped, for a message that quotes
+ * a file's content: C0 controls, DEL and bytes that are not UTF-8 become
+ * \xNN; C1 controls (U+0080-U+009F) and the bidi controls U+202A-U+202E
+ * and U+2066-U+2069 become \u{NNNN}.  Other text is kept (gc-allocated).
+ */
+_hidden char *libxl__ims_escape(libxl__gc *gc, const char *s);
 
 /*
  * Precedence: a device matches an entry when vendor and device are equal
@@ -62,7 +103,11 @@ typedef struct libxl__ims_db {
     int nr_entries;
     libxl_pci_ims_diag *diags;        /* gc-allocated */
     int nr_diags;
-    int nr_errors;
+    int nr_errors;                    /* all errors, shown or not */
+    /* private to libxl_ims_db.c: diagnostics past LIBXL_IMS_DB_MAX_DIAGS */
+    int nr_hidden_errors, nr_hidden_warnings;
+    libxl_pci_ims_diag first_hidden;  /* where the summary points */
+    const char *last_diag_file;       /* unescaped name of the last one */
     /* private to libxl_ims_db.c: lookup index */
     int *order;
     int allocated, diags_allocated;
@@ -88,6 +133,9 @@ _hidden int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db,
 _hidden int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
                                int nr_files, bool strict_perms,
                                libxl__ims_db **db_r);
+_hidden int libxl__ims_db_load_env(libxl__gc *gc, const libxl__ims_env *env,
+                                   const char *const *files, int nr_files,
+                                   bool strict_perms, libxl__ims_db **db_r);
 
 /* Builds the lookup index; called by load, and by callers of parse. */
 _hidden void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db);
@@ -118,12 +166,19 @@ _hidden void libxl__ims_facts_from_acpi(libxl__gc *gc,
 _hidden void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
                                            const char *source,
                                            libxl_pci_ims_facts *f);
-/* The record written at boot: returns ERROR_INVAL on a malformed file. */
+/*
+ * The record written at boot: returns ERROR_INVAL on a malformed file;
+ * with boot_id (this boot's), ERROR_NOTFOUND when the record's boot_id=
+ * is another or missing.  NULL: the boot is not checked.
+ */
 _hidden int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
                                          const char *source,
-                                         libxl_pci_ims_facts *f);
+                                         libxl_pci_ims_facts *f,
+                                         const char *boot_id);
+/* boot_id: the boot_id= line (this boot's id), or NULL for none. */
 _hidden char *libxl__ims_facts_to_record(libxl__gc *gc,
-                                         const libxl_pci_ims_facts *f);
+                                         const libxl_pci_ims_facts *f,
+                                         const char *boot_id);
 
 /*
  * The host facts, best evidence first: the boot record, Xen's console
@@ -131,6 +186,9 @@ _hidden char *libxl__ims_facts_to_record(libxl__gc *gc,
  * are skipped on an offline context.
  */
 _hidden int libxl__ims_host_facts(libxl__gc *gc, libxl_pci_ims_facts *f);
+_hidden int libxl__ims_host_facts_env(libxl__gc *gc,
+                                      const libxl__ims_env *env,
+                                      libxl_pci_ims_facts *f);
 
 /* Device identity from a config space image (pure). */
 _hidden int libxl__ims_identity_from_config(libxl__gc *gc,
@@ -140,6 +198,10 @@ _hidden int libxl__ims_identity_from_config(libxl__gc *gc,
 _hidden int libxl__ims_pci_identity(libxl__gc *gc,
                                     const libxl_device_pci *pci,
                                     libxl_pci_ims_identity *id);
+_hidden int libxl__ims_pci_identity_env(libxl__gc *gc,
+                                        const libxl__ims_env *env,
+                                        const libxl_device_pci *pci,
+                                        libxl_pci_ims_identity *id);
 
 /*----- plan (libxl_pci_ims.c) -----*/
 
@@ -201,6 +263,9 @@ _hidden void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
 _hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device(
     libxl__gc *gc, const libxl_pci_ims_identity *id,
     const char **db_error_r);
+_hidden const libxl_pci_ims_db_entry *libxl__ims_lookup_device_env(
+    libxl__gc *gc, const libxl__ims_env *env,
+    const libxl_pci_ims_identity *id, const char **db_error_r);
 
 /*
  * Whether domid's guest MSIs carry a vector (no HVM pirqs), from Xen

@@ -39,6 +39,28 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
     libxl_pci_ims_diag *d;
     va_list ap;
 
+    if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
+        db->nr_errors++;
+
+    /*
+     * Past the cap a diagnostic is only counted: each one kept costs gc
+     * pointers, whose registration is linear in their number.
+     */
+    if (db->nr_diags >= LIBXL_IMS_DB_MAX_DIAGS) {
+        if (!db->nr_hidden_errors && !db->nr_hidden_warnings) {
+            d = &db->first_hidden;
+            d->severity = severity;
+            d->file = libxl__ims_escape(gc, file);
+            d->line = line;
+            d->column = column;
+        }
+        if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
+            db->nr_hidden_errors++;
+        else
+            db->nr_hidden_warnings++;
+        return;
+    }
+
     if (db->nr_diags == db->diags_allocated) {
         db->diags_allocated = db->diags_allocated * 2 + 8;
         db->diags = libxl__realloc(gc, db->diags,
@@ -48,17 +70,51 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
     libxl_pci_ims_diag_init(d);
     d->severity = severity;
     /* Diagnostics of one file share its name (they are gc-allocated). */
-    if (db->nr_diags > 1 && !strcmp(db->diags[db->nr_diags - 2].file, file))
+    if (db->nr_diags > 1 && db->last_diag_file &&
+        !strcmp(db->last_diag_file, file)) {
         d->file = db->diags[db->nr_diags - 2].file;
-    else
-        d->file = libxl__strdup(gc, file);
+    } else {
+        db->last_diag_file = libxl__strdup(gc, file);
+        d->file = libxl__ims_escape(gc, file);
+    }
     d->line = line;
     d->column = column;
+    /* Messages quote the file: its bytes must not reach a terminal raw. */
     va_start(ap, fmt);
-    d->message = libxl__vsprintf(gc, fmt, ap);
+    d->message = libxl__ims_escape(gc, libxl__vsprintf(gc, fmt, ap));
     va_end(ap);
-    if (severity == LIBXL_PCI_IMS_SEVERITY_ERROR)
-        db->nr_errors++;
+}
+
+/*
+ * One diagnostic for all those past the cap, at the place of the first
+ * of them; it is not counted again in nr_errors.
+ */
+static void add_hidden_summary(libxl__gc *gc, libxl__ims_db *db)
+{
+    libxl_pci_ims_diag *d;
+    int errors = db->nr_hidden_errors, warnings = db->nr_hidden_warnings;
+
+    if (!errors && !warnings)
+        return;
+    db->diags = libxl__realloc(gc, db->diags,
+                               sizeof(*db->diags) * (db->nr_diags + 1));
+    db->diags_allocated = db->nr_diags + 1;
+    d = &db->diags[db->nr_diags++];
+    *d = db->first_hidden;
+    d->severity = errors ? LIBXL_PCI_IMS_SEVERITY_ERROR
+                         : LIBXL_PCI_IMS_SEVERITY_WARNING;
+    if (errors && warnings)
+        d->message = GCSPRINTF("%d more errors and %d more warnings not "
+                               "shown (only the first %d diagnostics are "
+                               "kept)", errors, warnings,
+                               LIBXL_IMS_DB_MAX_DIAGS);
+    else
+        d->message = GCSPRINTF("%d more %s not shown (only the first %d "
+                               "diagnostics are kept)",
+                               errors ? errors : warnings,
+                               errors ? "errors" : "warnings",
+                               LIBXL_IMS_DB_MAX_DIAGS);
+    db->nr_hidden_errors = db->nr_hidden_warnings = 0;
 }
 
 /*----- the parser (pure) -----*/
@@ -164,6 +220,43 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
         (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
         return 0;
     return len;
+}
+
+char *libxl__ims_escape(libxl__gc *gc, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), o = 0;
+    /* At most 10 bytes ("\\u{NNNN}") for each input byte. */
+    char *out = libxl__malloc(gc, len * 10 + 1);
+
+    for (size_t i = 0; i < len; ) {
+        size_t n = utf8_sequence(p + i, len - i);
+        uint32_t cp = 0;
+
+        if (!n || p[i] < 0x20 || p[i] == 0x7f) {
+            o += sprintf(out + o, "\\x%02x", p[i]);
+            i++;
+            continue;
+        }
+        if (n == 1) {
+            out[o++] = p[i++];
+            continue;
+        }
+        cp = p[i] & (0xff >> (n + 1));
+        for (size_t k = 1; k < n; k++)
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        if ((cp >= 0x80 && cp <= 0x9f) ||
+            (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069)) {
+            o += sprintf(out + o, "\\u{%04X}", (unsigned)cp);
+        } else {
+            memcpy(out + o, p + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    out[o] = 0;
+    return out;
 }
 
 /*
@@ -731,6 +824,8 @@ void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db)
     db_order_key *keys = libxl__calloc(gc, db->nr_entries + 1,
                                        sizeof(*keys));
 
+    add_hidden_summary(gc, db);
+
     for (int i = 0; i < db->nr_entries; i++) {
         keys[i].key = (uint32_t)db->entries[i].vendor << 16 |
                       db->entries[i].device;
@@ -800,11 +895,16 @@ static bool writable_by_others(const struct stat *st)
 
 /*
  * Like sshd's StrictModes: a database decides what the toolstack tells
- * the device model, so only root may be able to change it.
+ * the device model, so only root may be able to change it: the file, and
+ * every directory above it up to / (whoever can write one of them can put
+ * another file in its place; a sticky directory such as /tmp lets anyone
+ * add a file, so it is no exception).  path has no symbolic link left
+ * (realpath); link_note says what the name given was a link to.
  */
 static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
-                                 const char *file, const char *path, int fd,
-                                 bool strict_perms)
+                                 const char *file, const char *path,
+                                 const struct stat *file_st,
+                                 const char *link_note, bool strict_perms)
 {
     libxl_pci_ims_severity sev = strict_perms
         ? LIBXL_PCI_IMS_SEVERITY_ERROR : LIBXL_PCI_IMS_SEVERITY_WARNING;
@@ -813,69 +913,131 @@ static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
     struct stat st;
     char *dir, *slash;
 
-    if (fstat(fd, &st)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
-                 "cannot stat: %s", strerror(errno));
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
-                 "not a regular file");
-        return false;
-    }
-    if (st.st_uid != 0) {
+    if (file_st->st_uid != 0) {
         add_diag(gc, db, sev, file, 0, 0, "owned by uid %u, not root: %s "
-                 "(fix: chown root:root %s)", (unsigned)st.st_uid, what,
-                 file);
+                 "(fix: chown root:root %s)%s", (unsigned)file_st->st_uid,
+                 what, path, link_note);
         return !strict_perms;
     }
-    if (writable_by_others(&st)) {
+    if (writable_by_others(file_st)) {
         add_diag(gc, db, sev, file, 0, 0, "writable by %s: %s (fix: chmod "
-                 "go-w %s)", st.st_mode & S_IWOTH ? "everyone" : "its group",
-                 what, file);
+                 "go-w %s)%s", file_st->st_mode & S_IWOTH ? "everyone"
+                 : "its group", what, path, link_note);
         return !strict_perms;
     }
 
-    /* Whoever can write the directory can replace the file. */
     dir = libxl__strdup(gc, path);
-    slash = strrchr(dir, '/');
-    if (!slash)
-        dir = (char *)".";
-    else if (slash == dir)
-        dir = (char *)"/";
-    else
-        *slash = 0;
-    if (!stat(dir, &st) &&
-        (st.st_uid != 0 ||
-         (writable_by_others(&st) && !(st.st_mode & S_ISVTX)))) {
-        add_diag(gc, db, sev, file, 0, 0, "its directory %s can be written "
-                 "by others than root: %s (fix: chown root %s; chmod go-w "
-                 "%s)", dir, what, dir, dir);
-        return !strict_perms;
+    for (;;) {
+        slash = strrchr(dir, '/');
+        if (!slash)
+            break;
+        if (slash == dir)
+            slash[1] = 0;           /* "/" itself */
+        else
+            *slash = 0;
+        if (stat(dir, &st)) {
+            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
+                     "cannot stat its directory %s: %s%s", dir,
+                     strerror(errno), link_note);
+            return false;
+        }
+        if (st.st_uid != 0) {
+            add_diag(gc, db, sev, file, 0, 0, "its directory %s is owned "
+                     "by uid %u, not root: %s (fix: chown root %s, or move "
+                     "the file)%s", dir, (unsigned)st.st_uid, what, dir,
+                     link_note);
+            return !strict_perms;
+        }
+        if (writable_by_others(&st)) {
+            add_diag(gc, db, sev, file, 0, 0, "its directory %s can be "
+                     "written by others than root: %s (fix: chown root %s; "
+                     "chmod go-w %s, or move the file)%s", dir, what, dir,
+                     dir, link_note);
+            return !strict_perms;
+        }
+        if (!strcmp(dir, "/"))
+            break;
     }
     return true;
 }
 
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
+
 /*
  * Loads one file.  missing_ok: a missing file is no problem (the system
- * database need not be installed).
+ * database need not be installed).  A symbolic link is followed with
+ * realpath() and the file it resolves to is checked where it lies; a FIFO
+ * or a device is refused before it is opened, and the open neither blocks
+ * nor follows a link swapped in meanwhile.
  */
 static void load_file(libxl__gc *gc, libxl__ims_db *db, const char *file,
                       const char *shown, bool strict_perms, bool missing_ok)
 {
-    char *buf = NULL;
+    char *buf = NULL, *resolved;
+    const char *link_note = "";
     size_t len = 0, allocated = 0;
-    int fd;
+    struct stat lst, st, fst;
+    int fd = -1;
 
-    fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
+    if (lstat(file, &lst)) {
         if (errno == ENOENT && missing_ok)
             return;
         add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
                  "cannot open: %s", strerror(errno));
         return;
     }
-    if (!check_owner_and_mode(gc, db, shown, file, fd, strict_perms))
+    resolved = realpath(file, NULL);
+    if (!resolved) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot open: %s%s", strerror(errno),
+                 S_ISLNK(lst.st_mode) ? " (a symbolic link)" : "");
+        return;
+    }
+    libxl__ptr_add(gc, resolved);
+    if (S_ISLNK(lst.st_mode))
+        link_note = GCSPRINTF(" (%s is a symbolic link to %s)", shown,
+                              resolved);
+
+    if (stat(resolved, &st)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot stat: %s%s", strerror(errno), link_note);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "not a regular file (%s)%s", file_kind(st.st_mode),
+                 link_note);
+        return;
+    }
+    fd = open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                        O_NOFOLLOW);
+    if (fd < 0) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot open: %s%s", strerror(errno), link_note);
+        return;
+    }
+    if (fstat(fd, &fst)) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    /* Replaced between stat() and open(): what was checked is gone. */
+    if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
+        fst.st_ino != st.st_ino) {
+        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
+                 "not a regular file (%s), or replaced while opened%s",
+                 file_kind(fst.st_mode), link_note);
+        goto out;
+    }
+    if (!check_owner_and_mode(gc, db, shown, resolved, &fst, link_note,
+                              strict_perms))
         goto out;
 
     for (;;) {
@@ -907,10 +1069,11 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The drop-ins: *.cfg in lexical (byte) order; a missing directory is fine. */
-static void load_dropins(libxl__gc *gc, libxl__ims_db *db, bool strict_perms)
+static void load_dropins(libxl__gc *gc, const libxl__ims_env *env,
+                         libxl__ims_db *db, bool strict_perms)
 {
     const char *shown_dir = LIBXL_IMS_DB_DROPIN_DIR;
-    const char *dir = libxl__ims_host_path(gc, shown_dir);
+    const char *dir = libxl__ims_env_path(gc, env, shown_dir);
     char **names = NULL;
     int nr = 0, allocated = 0;
     struct dirent *de;
@@ -944,31 +1107,41 @@ static void load_dropins(libxl__gc *gc, libxl__ims_db *db, bool strict_perms)
                   false);
 }
 
-int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
-                       int nr_files, bool strict_perms,
-                       libxl__ims_db **db_r)
+int libxl__ims_db_load_env(libxl__gc *gc, const libxl__ims_env *env,
+                           const char *const *files, int nr_files,
+                           bool strict_perms, libxl__ims_db **db_r)
 {
     libxl__ims_db *db = libxl__zalloc(gc, sizeof(*db));
-    const char *env = getenv(LIBXL_IMS_DB_ENV);
 
     libxl__ims_db_init(db);
     if (files) {
         for (int i = 0; i < nr_files; i++)
             load_file(gc, db, files[i], files[i], strict_perms, false);
-    } else if (env && *env) {
-        char *list = libxl__strdup(gc, env), *saveptr = NULL, *f;
+    } else if (env->db) {
+        char *list = libxl__strdup(gc, env->db), *saveptr = NULL, *f;
 
         for (f = strtok_r(list, ":", &saveptr); f;
              f = strtok_r(NULL, ":", &saveptr))
             load_file(gc, db, f, f, strict_perms, false);
     } else {
-        load_file(gc, db, libxl__ims_host_path(gc, LIBXL_IMS_DB_MAIN),
+        load_file(gc, db, libxl__ims_env_path(gc, env, LIBXL_IMS_DB_MAIN),
                   LIBXL_IMS_DB_MAIN, strict_perms, true);
-        load_dropins(gc, db, strict_perms);
+        load_dropins(gc, env, db, strict_perms);
     }
     libxl__ims_db_finish(gc, db);
     *db_r = db;
     return db->nr_errors ? ERROR_INVAL : 0;
+}
+
+int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
+                       int nr_files, bool strict_perms,
+                       libxl__ims_db **db_r)
+{
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_db_load_env(gc, &env, files, nr_files, strict_perms,
+                                  db_r);
 }
 
 /*----- public API -----*/

@@ -770,16 +770,26 @@ static const char *db_first_error(libxl__gc *gc, const libxl__ims_db *db)
  * Database lookup for a device: logs the database's own problems.  When
  * the database has errors, *db_error_r names the first one (else NULL).
  */
-const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
-    const libxl_pci_ims_identity *id, const char **db_error_r)
+const libxl_pci_ims_db_entry *libxl__ims_lookup_device_env(libxl__gc *gc,
+    const libxl__ims_env *env, const libxl_pci_ims_identity *id,
+    const char **db_error_r)
 {
     libxl__ims_db *db;
 
-    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    libxl__ims_db_load_env(gc, env, NULL, 0, true, &db);
     log_db_problems(gc, db);
     *db_error_r = db_first_error(gc, db);
     return libxl__ims_db_lookup(db, id->vendor, id->device, id->subvendor,
                                 id->subdevice, id->class_code);
+}
+
+const libxl_pci_ims_db_entry *libxl__ims_lookup_device(libxl__gc *gc,
+    const libxl_pci_ims_identity *id, const char **db_error_r)
+{
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_lookup_device_env(gc, &env, id, db_error_r);
 }
 
 /*
@@ -886,6 +896,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     uint32_t vdevfn = pci->vdevfn, attached_vdevfn = 0;
     bool attached = false;
     uint32_t dm_domid = 0;
+    libxl__ims_env env;
     int rc;
 
     libxl_pci_ims_plan_dispose(plan);
@@ -893,12 +904,14 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
     plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pci->domain,
                                pci->bus, pci->dev, pci->func);
 
-    rc = libxl__ims_pci_identity(gc, pci, &plan->identity);
+    libxl__ims_env_read(gc, &env, false);
+    rc = libxl__ims_pci_identity_env(gc, &env, pci, &plan->identity);
     if (rc) goto out;
 
-    entry = libxl__ims_lookup_device(gc, &plan->identity, &db_error);
+    entry = libxl__ims_lookup_device_env(gc, &env, &plan->identity,
+                                         &db_error);
 
-    rc = libxl__ims_host_facts(gc, &plan->facts);
+    rc = libxl__ims_host_facts_env(gc, &env, &plan->facts);
     if (rc) goto out;
 
     if (have_domain) {
@@ -1017,9 +1030,10 @@ int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
  * The host's PCI devices: the device headers of the lspci dump in
  * $LIBXL_IMS_PCI_DUMP, else sysfs (through $LIBXL_IMS_ROOT).
  */
-static int scan_host_pci(libxl__gc *gc, libxl_device_pci **list_r, int *n_r)
+static int scan_host_pci(libxl__gc *gc, const libxl__ims_env *env,
+                         libxl_device_pci **list_r, int *n_r)
 {
-    const char *dump = getenv(LIBXL_IMS_PCI_DUMP_ENV);
+    const char *dump = env->pci_dump;
     libxl_device_pci *list = NULL;
     int n = 0, rc;
 
@@ -1056,7 +1070,7 @@ static int scan_host_pci(libxl__gc *gc, libxl_device_pci **list_r, int *n_r)
             n++;
         }
     } else {
-        const char *dir = libxl__ims_host_path(gc, "/sys/bus/pci/devices");
+        const char *dir = libxl__ims_env_path(gc, env, "/sys/bus/pci/devices");
         DIR *d = opendir(dir);
         struct dirent *de;
 
@@ -1100,11 +1114,13 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
     libxl_device_pci *host, *assignable = NULL;
     libxl_pci_ims_plan *plans = NULL;
     libxl__ims_db *db;
+    libxl__ims_env env;
     int nr_host = 0, nr_assignable = 0, n = 0;
 
     *num = 0;
-    if (scan_host_pci(gc, &host, &nr_host)) goto out;
-    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    libxl__ims_env_read(gc, &env, false);
+    if (scan_host_pci(gc, &env, &host, &nr_host)) goto out;
+    libxl__ims_db_load_env(gc, &env, NULL, 0, true, &db);
     log_db_problems(gc, db);
     if (CTX->xsh)
         assignable = libxl_device_pci_assignable_list(ctx, &nr_assignable);
@@ -1115,7 +1131,7 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
         libxl_pci_ims_plan *p;
 
         libxl_pci_ims_identity_init(&id);
-        if (libxl__ims_pci_identity(gc, &host[i], &id) ||
+        if (libxl__ims_pci_identity_env(gc, &env, &host[i], &id) ||
             !(e = libxl__ims_db_lookup(db, id.vendor, id.device,
                                        id.subvendor, id.subdevice,
                                        id.class_code))) {
@@ -1130,7 +1146,7 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
         p->identity = id;
         p->assignable = pci_in(assignable, nr_assignable, &host[i]);
         if (n == 1)
-            libxl__ims_host_facts(gc, &p->facts);
+            libxl__ims_host_facts_env(gc, &env, &p->facts);
         else
             libxl_pci_ims_facts_copy(CTX, &p->facts, &plans[0].facts);
         p->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
@@ -1474,8 +1490,10 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
     libxl_pci_ims_policy policy = effective_policy(pci->ims_policy);
     const char *cached;
     libxl__json_object *args = NULL;
+    libxl__ims_env env;
     int rc;
 
+    libxl__ims_env_read(gc, &env, true);
     plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pci->domain,
                                pci->bus, pci->dev, pci->func);
     ims->dm_domid = libxl_get_stubdom_id(CTX, ims->domid);
@@ -1485,7 +1503,7 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
 
     /* Policy off costs nothing: no identity, no database, no probe. */
     if (policy != LIBXL_PCI_IMS_POLICY_OFF) {
-        rc = libxl__ims_pci_identity(gc, pci, &plan->identity);
+        rc = libxl__ims_pci_identity_env(gc, &env, pci, &plan->identity);
         if (rc) {
             if (policy != LIBXL_PCI_IMS_POLICY_AUTO) goto out;
             /* A device libpci cannot read is no IMS device we know. */
@@ -1493,9 +1511,10 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
                  "handling (policy auto)", plan->bdf);
             policy = LIBXL_PCI_IMS_POLICY_OFF;
         } else {
-            ims->entry = libxl__ims_lookup_device(gc, &plan->identity,
-                                                  &ims->db_error);
-            rc = libxl__ims_host_facts(gc, &plan->facts);
+            ims->entry = libxl__ims_lookup_device_env(gc, &env,
+                                                      &plan->identity,
+                                                      &ims->db_error);
+            rc = libxl__ims_host_facts_env(gc, &env, &plan->facts);
             if (rc) goto out;
             libxl__ims_guest_msi(gc, ims->domid, true, &plan->facts);
         }

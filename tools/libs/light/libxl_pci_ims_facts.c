@@ -34,13 +34,77 @@
 
 #define IMS_ACPI_TABLES_DIR   "/sys/firmware/acpi/tables"
 #define IMS_CPUINFO_FILE      "/proc/cpuinfo"
+#define IMS_BOOT_ID_FILE      "/proc/sys/kernel/random/boot_id"
 #define IMS_SYSFS_PCI_DIR     "/sys/bus/pci"
+
+static const char *env_value(libxl__gc *gc, const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? libxl__strdup(gc, v) : NULL;
+}
+
+void libxl__ims_env_read(libxl__gc *gc, libxl__ims_env *env, bool attach)
+{
+    memset(env, 0, sizeof(*env));
+    env->root = env_value(gc, LIBXL_IMS_ROOT_ENV);
+    env->db = env_value(gc, LIBXL_IMS_DB_ENV);
+    env->pci_dump = env_value(gc, LIBXL_IMS_PCI_DUMP_ENV);
+    /* An offline context (xl without Xen, a test) attaches nothing. */
+    env->attach = attach && CTX->xch;
+}
+
+const char *libxl__ims_env_path(libxl__gc *gc, const libxl__ims_env *env,
+                                const char *path)
+{
+    return env->root ? GCSPRINTF("%s%s", env->root, path) : path;
+}
 
 const char *libxl__ims_host_path(libxl__gc *gc, const char *path)
 {
-    const char *root = getenv(LIBXL_IMS_ROOT_ENV);
+    libxl__ims_env env;
 
-    return root && *root ? GCSPRINTF("%s%s", root, path) : path;
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_env_path(gc, &env, path);
+}
+
+static bool others_can_write(const struct stat *st)
+{
+    return (st->st_mode & S_IWOTH) ||
+           ((st->st_mode & S_IWGRP) && st->st_gid != 0);
+}
+
+const char *libxl__ims_untrusted(libxl__gc *gc, const char *path)
+{
+    char *resolved = realpath(path, NULL), *dir, *slash;
+    struct stat st;
+
+    if (!resolved)
+        return GCSPRINTF("cannot resolve %s: %s", path, strerror(errno));
+    libxl__ptr_add(gc, resolved);
+    if (stat(resolved, &st))
+        return GCSPRINTF("cannot stat %s: %s", resolved, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return GCSPRINTF("%s is not a regular file", resolved);
+    dir = libxl__strdup(gc, resolved);
+    for (;;) {
+        if (st.st_uid != 0)
+            return GCSPRINTF("%s is owned by uid %u, not root", dir,
+                             (unsigned)st.st_uid);
+        if (others_can_write(&st))
+            return GCSPRINTF("%s can be written by others than root", dir);
+        if (!strcmp(dir, "/"))
+            return NULL;
+        slash = strrchr(dir, '/');
+        if (!slash)
+            return NULL;
+        if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(dir, &st))
+            return GCSPRINTF("cannot stat %s: %s", dir, strerror(errno));
+    }
 }
 
 /*----- facts: helpers -----*/
@@ -444,6 +508,7 @@ void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
  * The record, written by libxl__ims_facts_to_record():
  *
  *   # comment
+ *   boot_id=ID                       (the boot that wrote it, once)
  *   iommu=amd|intel|unknown          (required, once)
  *   iommu_source=TEXT                (optional, once)
  *   intremap=on|off|unknown          (required, once)
@@ -456,10 +521,12 @@ void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
  */
 int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
                                  const char *source,
-                                 libxl_pci_ims_facts *f)
+                                 libxl_pci_ims_facts *f,
+                                 const char *boot_id)
 {
     const char *pos = text, *line, *eq, *where;
     const char *iommu_src = NULL, *intremap_src = NULL, *both_src = NULL;
+    const char *rec_boot_id = NULL;
     bool have_iommu = false, have_intremap = false;
     libxl_pci_ims_iommu iommu = LIBXL_PCI_IMS_IOMMU_UNKNOWN;
     libxl_pci_ims_intremap intremap = LIBXL_PCI_IMS_INTREMAP_UNKNOWN;
@@ -489,8 +556,10 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
             LOG(ERROR, "%s:%d: not a key=value line", where, lineno);
             return ERROR_INVAL;
         }
-        key = libxl__strndup(gc, line, eq - line);
-        value = libxl__strndup(gc, eq + 1, len - (eq + 1 - line));
+        /* Shown by xl and in logs: no raw control reaches a terminal. */
+        key = libxl__ims_escape(gc, libxl__strndup(gc, line, eq - line));
+        value = libxl__ims_escape(gc, libxl__strndup(gc, eq + 1,
+                                                     len - (eq + 1 - line)));
 
         if (!strcmp(key, "iommu")) {
             if (have_iommu ||
@@ -514,6 +583,8 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
             dst = &intremap_src;
         } else if (!strcmp(key, "source")) {
             dst = &both_src;
+        } else if (!strcmp(key, "boot_id")) {
+            dst = &rec_boot_id;
         } else if (!strcmp(key, "evidence")) {
             if (nr_evidence < IMS_EVIDENCE_MAX) {
                 GCREALLOC_ARRAY(evidence, nr_evidence + 1);
@@ -537,6 +608,18 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
         LOG(ERROR, "%s: no %s= line", where,
             have_iommu ? "intremap" : "iommu");
         return ERROR_INVAL;
+    }
+
+    /* Facts hold for the boot that recorded them, no other. */
+    if (boot_id && !rec_boot_id) {
+        LOG(WARN, "%s: no boot_id= line, so not known to be of this boot",
+            where);
+        return ERROR_NOTFOUND;
+    }
+    if (boot_id && strcmp(rec_boot_id, boot_id)) {
+        LOG(WARN, "%s: recorded in another boot (boot_id=%s, this boot "
+            "is %s)", where, rec_boot_id, boot_id);
+        return ERROR_NOTFOUND;
     }
 
     /* Well formed: only now change f. */
@@ -572,14 +655,17 @@ static const char *one_line(libxl__gc *gc, const char *s)
 }
 
 char *libxl__ims_facts_to_record(libxl__gc *gc,
-                                 const libxl_pci_ims_facts *f)
+                                 const libxl_pci_ims_facts *f,
+                                 const char *boot_id)
 {
     char *r;
     int i;
 
-    r = GCSPRINTF("# IOMMU facts recorded at boot by "
-                  "\"xl pci-ims-facts --record\"; see xl-pci-ims(5).\n"
-                  "iommu=%s\n", libxl_pci_ims_iommu_to_string(f->iommu));
+    r = libxl__strdup(gc, "# IOMMU facts recorded at boot by "
+                      "\"xl pci-ims-facts --record\"; see xl-pci-ims(5).\n");
+    if (boot_id)
+        r = GCSPRINTF("%sboot_id=%s\n", r, one_line(gc, boot_id));
+    r = GCSPRINTF("%siommu=%s\n", r, libxl_pci_ims_iommu_to_string(f->iommu));
     if (f->iommu_source && *f->iommu_source)
         r = GCSPRINTF("%siommu_source=%s\n", r,
                       one_line(gc, f->iommu_source));
@@ -601,30 +687,44 @@ char *libxl__ims_facts_to_record(libxl__gc *gc,
  * ERROR_NOTFOUND, silently, when it does not exist.
  */
 static int read_text(libxl__gc *gc, const char *path, size_t max,
-                     char **text_r, size_t *len_r, bool *truncated_r,
-                     struct stat *st_r)
+                     bool no_link, char **text_r, size_t *len_r,
+                     bool *truncated_r, struct stat *st_r)
 {
     int fd = -1, rc;
     size_t used = 0, size = 4096;
     char *buf = libxl__malloc(gc, size + 1);
+    struct stat st;
     ssize_t r;
 
     *truncated_r = false;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in its place must not hang the toolstack. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                    (no_link ? O_NOFOLLOW : 0));
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
             rc = ERROR_NOTFOUND;
             goto out;
         }
-        LOGE(WARN, "cannot open %s", path);
+        if (no_link && errno == ELOOP)
+            LOG(WARN, "%s: a symbolic link, not a file: ignored", path);
+        else
+            LOGE(WARN, "cannot open %s", path);
         rc = ERROR_FAIL;
         goto out;
     }
-    if (st_r && fstat(fd, st_r)) {
+    if (fstat(fd, &st)) {
         LOGE(WARN, "cannot stat %s", path);
         rc = ERROR_FAIL;
         goto out;
     }
+    if (!S_ISREG(st.st_mode)) {
+        LOG(WARN, "%s: not a regular file (%s): ignored", path,
+            S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode)
+            ? "a directory" : "a device or socket");
+        rc = ERROR_FAIL;
+        goto out;
+    }
+    if (st_r) *st_r = st;
 
     for (;;) {
         if (used == size) {
@@ -740,12 +840,29 @@ static void merge_facts(libxl__gc *gc, libxl_pci_ims_facts *to,
     libxl_pci_ims_facts_init(from);
 }
 
+/* This boot's id (/proc/sys/kernel/random/boot_id), or NULL. */
+static const char *read_boot_id(libxl__gc *gc, const libxl__ims_env *env)
+{
+    const char *path = libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE);
+    char *text, *p;
+    size_t len;
+    bool truncated;
+
+    if (read_text(gc, path, 256, false, &text, &len, &truncated, NULL))
+        return NULL;
+    for (p = text; *p && !CTYPE(isspace, *p); p++)
+        if (!CTYPE(isxdigit, *p) && *p != '-')
+            return NULL;
+    *p = '\0';
+    return *text ? text : NULL;
+}
+
 /*
  * The host facts, best evidence first; use_record says whether the boot
  * record counts (not when writing it).  Fills only the host part of f.
  */
-static void host_facts(libxl__gc *gc, bool use_record,
-                       libxl_pci_ims_facts *f)
+static void host_facts(libxl__gc *gc, const libxl__ims_env *env,
+                       bool use_record, libxl_pci_ims_facts *f)
 {
     libxl_pci_ims_facts found, one;
     const char *path, **tables;
@@ -759,19 +876,37 @@ static void host_facts(libxl__gc *gc, bool use_record,
     libxl_pci_ims_facts_init(&one);
 
     if (use_record) {
-        path = libxl__ims_host_path(gc, LIBXL_IMS_FACTS_FILE);
-        if (!read_text(gc, path, IMS_RECORD_MAX, &text, &len, &truncated,
-                       &st)) {
+        path = libxl__ims_env_path(gc, env, LIBXL_IMS_FACTS_FILE);
+        if (!read_text(gc, path, IMS_RECORD_MAX, true, &text, &len,
+                       &truncated, &st)) {
+            const char *boot_id = read_boot_id(gc, env);
+            const char *why = env->attach ? libxl__ims_untrusted(gc, path)
+                                          : NULL;
+            int rc;
+
             /* It can enable "expose": only its writer may have made it. */
-            if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-                (st.st_mode & (S_IWGRP | S_IWOTH)))
+            if ((st.st_uid != 0 && (env->attach || st.st_uid != geteuid()))
+                || (st.st_mode & (S_IWGRP | S_IWOTH))) {
                 LOG(WARN, "%s: writable by others than its owner or not "
                     "owned by root, ignored", path);
-            else if (truncated || strlen(text) != len)
+            } else if (why) {
+                LOG(WARN, "%s: %s: not used at attach, ignored (the "
+                    "database's root-only rules)", path, why);
+            } else if (truncated || strlen(text) != len) {
                 LOG(WARN, "%s: not a record of host facts, ignored", path);
-            else if (libxl__ims_facts_from_record(gc, text,
-                         GCSPRINTF("record %s", path), &one))
-                LOG(WARN, "%s: malformed, ignored", path);
+            } else if (!boot_id) {
+                LOG(WARN, "%s: this boot's id (%s) cannot be read, so the "
+                    "record cannot be tied to this boot: ignored", path,
+                    libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE));
+            } else {
+                rc = libxl__ims_facts_from_record(gc, text,
+                         GCSPRINTF("record %s", path), &one, boot_id);
+                if (rc == ERROR_NOTFOUND)
+                    LOG(WARN, "%s: not recorded in this boot, ignored "
+                        "(record again: xl pci-ims-facts --record)", path);
+                else if (rc)
+                    LOG(WARN, "%s: malformed, ignored", path);
+            }
             merge_facts(gc, &found, &one);
         }
     }
@@ -798,17 +933,23 @@ static void host_facts(libxl__gc *gc, bool use_record,
     }
 
     if (!facts_complete(&found)) {
-        path = libxl__ims_host_path(gc, IMS_ACPI_TABLES_DIR);
-        if (!read_acpi_tables(gc, path, &tables, &n)) {
+        path = libxl__ims_env_path(gc, env, IMS_ACPI_TABLES_DIR);
+        if (env->attach && env->root && libxl__ims_untrusted(gc, path)) {
+            LOG(WARN, "%s: %s: not used at attach, ignored", path,
+                libxl__ims_untrusted(gc, path));
+        } else if (!read_acpi_tables(gc, path, &tables, &n)) {
             libxl__ims_facts_from_acpi(gc, tables, n, path, &one);
             merge_facts(gc, &found, &one);
         }
     }
 
     if (!facts_complete(&found)) {
-        path = libxl__ims_host_path(gc, IMS_CPUINFO_FILE);
-        if (!read_text(gc, path, IMS_CPUINFO_MAX, &text, &len, &truncated,
-                       NULL)) {
+        path = libxl__ims_env_path(gc, env, IMS_CPUINFO_FILE);
+        if (env->attach && env->root && libxl__ims_untrusted(gc, path)) {
+            LOG(WARN, "%s: %s: not used at attach, ignored", path,
+                libxl__ims_untrusted(gc, path));
+        } else if (!read_text(gc, path, IMS_CPUINFO_MAX, false, &text, &len,
+                              &truncated, NULL)) {
             libxl__ims_facts_from_cpuinfo(gc, text, path, &one);
             merge_facts(gc, &found, &one);
         }
@@ -827,10 +968,19 @@ static void host_facts(libxl__gc *gc, bool use_record,
     libxl_pci_ims_facts_dispose(&one);
 }
 
+int libxl__ims_host_facts_env(libxl__gc *gc, const libxl__ims_env *env,
+                              libxl_pci_ims_facts *f)
+{
+    host_facts(gc, env, true, f);
+    return 0;
+}
+
 int libxl__ims_host_facts(libxl__gc *gc, libxl_pci_ims_facts *f)
 {
-    host_facts(gc, true, f);
-    return 0;
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_host_facts_env(gc, &env, f);
 }
 
 int libxl_pci_ims_host_facts(libxl_ctx *ctx, libxl_pci_ims_facts *facts)
@@ -875,21 +1025,27 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
 {
     GC_INIT(ctx);
     libxl_pci_ims_facts f;
-    const char *text;
+    libxl__ims_env env;
+    const char *text, *boot_id;
     char *tmp = NULL;
     int fd = -1, rc;
     size_t len;
 
     libxl_pci_ims_facts_init(&f);
+    libxl__ims_env_read(gc, &env, false);
 
     if (!path) {
-        path = libxl__ims_host_path(gc, LIBXL_IMS_FACTS_FILE);
+        path = libxl__ims_env_path(gc, &env, LIBXL_IMS_FACTS_FILE);
         rc = make_parent_dir(gc, path);
         if (rc) goto out;
     }
 
-    host_facts(gc, false, &f);
-    text = libxl__ims_facts_to_record(gc, &f);
+    host_facts(gc, &env, false, &f);
+    boot_id = read_boot_id(gc, &env);
+    if (!boot_id)
+        LOG(WARN, "cannot read this boot's id (%s): the record will be "
+            "ignored", libxl__ims_env_path(gc, &env, IMS_BOOT_ID_FILE));
+    text = libxl__ims_facts_to_record(gc, &f, boot_id);
     len = strlen(text);
 
     /* Readers see the old record or the new one, never half of one. */
@@ -1121,20 +1277,19 @@ static void pci_debug(char *msg, ...)
  */
 static int pci_read_config(libxl__gc *gc, const libxl_device_pci *pci,
                            const char *bdf, const char *dump,
-                           uint8_t *cfg)
+                           const char *sysfs, uint8_t *cfg)
 {
     struct pci_access *volatile acc = NULL;
     struct pci_dev *volatile dev = NULL;
     volatile bool own_dev = false;
     struct pci_dev *d;
-    const char *what, *sysfs = NULL;
+    const char *what;
     int rc, nr_devs = 0;
     struct stat st;
 
     if (dump) {
         what = GCSPRINTF("PCI dump %s", dump);
     } else {
-        sysfs = libxl__ims_host_path(gc, IMS_SYSFS_PCI_DIR);
         what = GCSPRINTF("%s/devices/%s", sysfs, bdf);
         if (stat(what, &st)) {
             if (errno == ENOENT) {
@@ -1213,19 +1368,32 @@ static int pci_read_config(libxl__gc *gc, const libxl_device_pci *pci,
     return rc;
 }
 
-int libxl__ims_pci_identity(libxl__gc *gc, const libxl_device_pci *pci,
-                            libxl_pci_ims_identity *id)
+int libxl__ims_pci_identity_env(libxl__gc *gc, const libxl__ims_env *env,
+                                const libxl_device_pci *pci,
+                                libxl_pci_ims_identity *id)
 {
-    const char *dump = getenv(LIBXL_IMS_PCI_DUMP_ENV);
-    const char *bdf;
+    const char *dump = env->pci_dump;
+    const char *sysfs = libxl__ims_env_path(gc, env, IMS_SYSFS_PCI_DIR);
+    const char *bdf, *why;
     uint8_t cfg[256];
     int rc;
 
-    if (dump && !*dump) dump = NULL;
     bdf = GCSPRINTF("%04x:%02x:%02x.%u", pci->domain, pci->bus, pci->dev,
                     pci->func);
 
-    rc = pci_read_config(gc, pci, bdf, dump, cfg);
+    /* At attach, what the identity is read from must be root's. */
+    if (env->attach && (dump || env->root)) {
+        why = libxl__ims_untrusted(gc, dump ? dump : sysfs);
+        if (why) {
+            LOG(ERROR, "PCI device %s: %s %s: %s: refused at attach (only "
+                "root may be able to change it, as for the database)", bdf,
+                dump ? "$" LIBXL_IMS_PCI_DUMP_ENV : "$" LIBXL_IMS_ROOT_ENV,
+                dump ? dump : sysfs, why);
+            return ERROR_FAIL;
+        }
+    }
+
+    rc = pci_read_config(gc, pci, bdf, dump, sysfs, cfg);
     if (rc) return rc;
 
     rc = libxl__ims_identity_from_config(gc, cfg, sizeof(cfg), id);
@@ -1238,6 +1406,15 @@ int libxl__ims_pci_identity(libxl__gc *gc, const libxl_device_pci *pci,
                dump ? GCSPRINTF("libpci dump %s, %s", dump, bdf)
                     : GCSPRINTF("libpci sysfs %s", bdf));
     return 0;
+}
+
+int libxl__ims_pci_identity(libxl__gc *gc, const libxl_device_pci *pci,
+                            libxl_pci_ims_identity *id)
+{
+    libxl__ims_env env;
+
+    libxl__ims_env_read(gc, &env, false);
+    return libxl__ims_pci_identity_env(gc, &env, pci, id);
 }
 
 /*

@@ -128,7 +128,8 @@ int main(void)
     if (system(cmd)) return 1;
     snprintf(cmd, sizeof(cmd), "%s/var/run/xen", root);
     test_write_file(cmd, "ims-host-facts",
-                    "iommu=intel\nintremap=on\nsource=bench\n");
+                    TEST_BOOT_LINE "iommu=intel\nintremap=on\nsource=bench\n");
+    test_write_boot_id(root);
     db = (char *)test_write_file(root, "db.cfg",
                     "17cb:1103,name=\"WCN6855\",amd=expose,intel=export\n");
     setenv("LIBXL_IMS_ROOT", root, 1);

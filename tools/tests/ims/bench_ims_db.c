@@ -96,6 +96,37 @@ static void bench(libxl_ctx *ctx, int n)
            maxrss_kib(), maxrss_kib() - rss_before);
 }
 
+/*
+ * n bad lines: every one an error, all counted, the first
+ * LIBXL_IMS_DB_MAX_DIAGS kept; the time must grow linearly with n.
+ */
+static void bench_bad_lines(libxl_ctx *ctx, int n)
+{
+    size_t cap = (size_t)n * 12 + 1, len = 0;
+    char *text = malloc(cap), name[32];
+    const char *path;
+    double t0, us;
+    libxl__ims_db *db;
+
+    for (int i = 0; i < n; i++)
+        len += snprintf(text + len, cap - len, "17cb:zzz%d\n", i % 10);
+    snprintf(name, sizeof(name), "bad-%d.cfg", n);
+    path = test_write_file(test_tmpdir(), name, text);
+    free(text);
+
+    setenv(LIBXL_IMS_DB_ENV, path, 1);
+    {
+        GC_INIT(ctx);
+        t0 = now_us();
+        libxl__ims_db_load(gc, NULL, 0, true, &db);
+        us = now_us() - t0;
+        printf("  %7d bad lines  load %10.1f us  (%6.2f us/line)  "
+               "errors %d  diagnostics kept %d\n", n, us, us / n,
+               db->nr_errors, db->nr_diags);
+        GC_FREE;
+    }
+}
+
 int main(void)
 {
     libxl_ctx *ctx = test_ctx_alloc_offline();
@@ -105,6 +136,9 @@ int main(void)
     printf("IMS policy database (file on tmpfs/disk, strict checks):\n");
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         bench(ctx, sizes[i]);
+    printf("IMS policy database, every line an error (diagnostics capped):\n");
+    for (int n = 1000; n <= 400000; n *= 20)
+        bench_bad_lines(ctx, n);
     test_ctx_free(ctx);
     test_tmpdir_cleanup();
     return 0;

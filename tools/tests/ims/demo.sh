@@ -14,9 +14,11 @@ export LIBXL_IMS_DB=$(cd "$IMS_TOP/../../examples" && pwd)/ims-quirks.cfg
 STOCK_DM=/usr/libexec/xen-qemu-system-i386
 FAKE_DM=$IMS_TOP/fake-dm-x-ims
 
-host() { # name iommu intremap
-    mkdir -p "$T/$1/var/run/xen"
-    printf 'iommu=%s\nintremap=%s\nsource=demo\n' "$2" "$3" \
+BOOT_ID=5d1c7e0a-3f4b-4c6e-9a1d-2b3c4d5e6f70
+host() { # name iommu intremap (a record of the fake host's boot)
+    mkdir -p "$T/$1/var/run/xen" "$T/$1/proc/sys/kernel/random"
+    echo "$BOOT_ID" > "$T/$1/proc/sys/kernel/random/boot_id"
+    printf 'boot_id=%s\niommu=%s\nintremap=%s\nsource=demo\n' "$BOOT_ID" "$2" "$3" \
         > "$T/$1/var/run/xen/ims-host-facts"
 }
 host amd-ir amd on

@@ -217,7 +217,16 @@ static char tmpdir[256];
 const char *test_tmpdir(void)
 {
     if (!tmpdir[0]) {
-        strcpy(tmpdir, "/tmp/ims-test.XXXXXX");
+        /*
+         * Not under /tmp: libxl refuses a database (and, at attach, a
+         * host file) below a directory others than root can write, which
+         * /tmp is.  $IMS_TEST_TMPDIR, else /run as root, else /tmp.
+         */
+        const char *base = getenv("IMS_TEST_TMPDIR");
+
+        if (!base || !*base)
+            base = geteuid() == 0 && !access("/run", W_OK) ? "/run" : "/tmp";
+        snprintf(tmpdir, sizeof(tmpdir), "%s/ims-test.XXXXXX", base);
         if (!mkdtemp(tmpdir))
             fail_msg("mkdtemp failed");
     }
@@ -251,6 +260,20 @@ const char *test_write_file(const char *dir, const char *name,
     fclose(f);
     chmod(path, 0644);
     return path; /* leaked: tests are short-lived */
+}
+
+void test_write_boot_id(const char *root)
+{
+    char *dir, *cmd;
+
+    if (asprintf(&dir, "%s/proc/sys/kernel/random", root) < 0 ||
+        asprintf(&cmd, "mkdir -p '%s'", dir) < 0)
+        fail_msg("asprintf");
+    if (system(cmd))
+        fail_msg("%s failed", cmd);
+    free((char *)test_write_file(dir, "boot_id", TEST_BOOT_ID "\n"));
+    free(cmd);
+    free(dir);
 }
 
 char *test_read_file(const char *path)

@@ -35,6 +35,13 @@ void test_tmpdir_cleanup(void);
 /* Writes contents to dir/name (mode 0644) and returns the path. */
 const char *test_write_file(const char *dir, const char *name,
                             const char *contents);
+/*
+ * A fake host root's boot id (root/proc/sys/kernel/random/boot_id): libxl
+ * trusts a facts record only with this boot's id (TEST_BOOT_LINE in it).
+ */
+#define TEST_BOOT_ID   "5d1c7e0a-3f4b-4c6e-9a1d-2b3c4d5e6f70"
+#define TEST_BOOT_LINE "boot_id=" TEST_BOOT_ID "\n"
+void test_write_boot_id(const char *root);
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *test_read_file(const char *path);
 

@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static libxl_ctx *ctx;
 static libxl__gc test_gc_s, *gc = &test_gc_s;
@@ -331,6 +332,49 @@ static void test_every_problem_is_reported(void **state)
     assert_null(lookup(db, 0x17cb, 0x1103, 0, 0, 0));
 }
 
+/*
+ * A message quotes file content only escaped: no terminal control (C0,
+ * DEL, C1 as raw bytes or as UTF-8) and no bidi override reaches the
+ * reader's terminal.
+ */
+static void assert_inert(const char *msg)
+{
+    const unsigned char *m = (const unsigned char *)msg;
+
+    for (size_t i = 0; m[i]; i++) {
+        if (m[i] < 0x20 || m[i] == 0x7f || (m[i] >= 0x80 && m[i] <= 0x9f &&
+                                            (i == 0 || m[i - 1] != 0xc2)))
+            fail_msg("raw byte 0x%02x in \"%s\"", m[i], msg);
+        if (m[i] == 0xc2 && m[i + 1] >= 0x80 && m[i + 1] <= 0x9f)
+            fail_msg("C1 control U+%04X in \"%s\"", m[i + 1], msg);
+        if (m[i] == 0xe2 && ((m[i + 1] == 0x80 && m[i + 2] >= 0xaa &&
+                              m[i + 2] <= 0xae) ||
+                             (m[i + 1] == 0x81 && m[i + 2] >= 0xa6 &&
+                              m[i + 2] <= 0xa9)))
+            fail_msg("bidi control in \"%s\"", msg);
+    }
+}
+
+static void test_messages_escape_file_content(void **state)
+{
+    libxl__ims_db *db = parse(
+        "\x1b]0;owned\x07:1103\n"
+        "17cb:1103,k\x1b[31m\xc2\x9b\xe2\x80\xae\x85=1\n"
+        "17cb:1103,subsys=\xe2\x81\xa6\xc2\x85" "ab:cd\n"
+        "17cb:1103 \x90x\n"
+        "17cb:1104,name=\"caf\xc3\xa9\",class=\xe2\x80\xaa" "0x02\n");
+
+    assert_int_equal(db->nr_errors, 5);
+    for (int i = 0; i < db->nr_diags; i++)
+        assert_inert(db->diags[i].message);
+    assert_diag(db, ERR, "t.cfg", 1, 1, "`\\x1b]0;owned\\x07:1103'");
+    assert_diag(db, ERR, "t.cfg", 2, 11,
+                "`k\\x1b[31m\\u{009B}\\u{202E}\\x85'");
+    assert_diag(db, ERR, "t.cfg", 3, 18, "`\\u{2066}\\u{0085}ab:cd'");
+    assert_diag(db, ERR, "t.cfg", 4, 11, "found `\\x90'");
+    assert_diag(db, ERR, "t.cfg", 5, 30, "`\\u{202A}0x02'");
+}
+
 static void test_duplicate_entry_warns(void **state)
 {
     libxl__ims_db *db = parse(
@@ -402,6 +446,45 @@ static void test_later_file_wins(void **state)
 }
 
 /* No fixed limit: many entries, in a random order, all found. */
+/*
+ * Diagnostics are capped (LIBXL_IMS_DB_MAX_DIAGS per load, then one
+ * summary), so that a file of any size costs linear time; every error is
+ * still counted, and the summary says how many were not shown.
+ */
+static void test_diagnostics_are_capped(void **state)
+{
+    const int n = 400000;
+    size_t cap = (size_t)n * 12 + 64, len = 0;
+    char *text = libxl__zalloc(gc, cap);
+    libxl__ims_db *db;
+    const libxl_pci_ims_diag *last;
+
+    for (int i = 0; i < n; i++)
+        len += snprintf(text + len, cap - len, "17cb:zzz%d\n", i % 10);
+    db = parse(text);
+    assert_int_equal(db->nr_errors, n);
+    assert_int_equal(db->nr_entries, 0);
+    assert_int_equal(db->nr_diags, LIBXL_IMS_DB_MAX_DIAGS + 1);
+    assert_diag(db, ERR, "t.cfg", 1, 1, "bad vendor:device");
+    last = &db->diags[db->nr_diags - 1];
+    assert_int_equal(last->line, LIBXL_IMS_DB_MAX_DIAGS + 1);
+    if (!strstr(last->message, libxl__sprintf(gc, "%d more errors not shown",
+                                              n - LIBXL_IMS_DB_MAX_DIAGS)))
+        fail_msg("summary: \"%s\"", last->message);
+
+    /* Errors and warnings hidden together: both counted in the summary. */
+    len = 0;
+    for (int i = 0; i < 150; i++)
+        len += snprintf(text + len, cap - len, "17cb:1103\n");
+    len += snprintf(text + len, cap - len, "17cb:zz\n");
+    db = parse(text);
+    assert_int_equal(db->nr_errors, 1);
+    assert_int_equal(db->nr_diags, LIBXL_IMS_DB_MAX_DIAGS + 1);
+    last = &db->diags[db->nr_diags - 1];
+    if (!strstr(last->message, "not shown"))
+        fail_msg("summary: \"%s\"", last->message);
+}
+
 static void test_many_entries(void **state)
 {
     const int n = 100000;
@@ -598,9 +681,112 @@ static void test_owner_and_mode(void **state)
     db = load_env(p, true);
     assert_diag(db, ERR, p, 0, 0, "its directory");
     assert_int_equal(db->nr_entries, 0);
-    /* ...unless the sticky bit keeps others from replacing it. */
+    /* A sticky directory (/tmp) is no exception: others can add files. */
     p = write_mode(sticky, "a.cfg", "17cb:1103\n", 0644);
-    assert_clean(load_env(p, true));
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "its directory");
+    assert_int_equal(db->nr_entries, 0);
+}
+
+/*
+ * Every directory above a database file, up to /, must be root's and
+ * closed to others (a sticky /tmp is no exception): whoever can rename
+ * any of them can put another file in its place.
+ */
+static void test_every_ancestor_is_checked(void **state)
+{
+    const char *p;
+    libxl__ims_db *db;
+
+    if (geteuid() != 0)
+        skip();
+
+    make_dir("anc", 0755);
+    make_dir("anc/open", 0777);
+    make_dir("anc/open/closed", 0755);
+    p = write_mode(libxl__sprintf(gc, "%s/anc/open/closed", test_tmpdir()),
+                   "a.cfg", "17cb:1103\n", 0644);
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "anc/open can be written by others "
+                "than root: refused");
+    assert_int_equal(db->nr_entries, 0);
+
+    make_dir("anc/user", 0755);
+    assert_int_equal(chown(libxl__sprintf(gc, "%s/anc/user", test_tmpdir()),
+                           65534, 0), 0);
+    make_dir("anc/user/x", 0755);
+    p = write_mode(libxl__sprintf(gc, "%s/anc/user/x", test_tmpdir()),
+                   "a.cfg", "17cb:1103\n", 0644);
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "anc/user is owned by uid 65534");
+    assert_int_equal(db->nr_entries, 0);
+    /* Checked, not trusted: a warning. */
+    db = load_env(p, false);
+    assert_int_equal(db->nr_errors, 0);
+    assert_diag(db, WARN, p, 0, 0, "would be refused");
+}
+
+/* A symbolic link counts as the file it resolves to, where it lies. */
+static void test_symlinks(void **state)
+{
+    const char *dropins, *user, *safe, *p;
+    libxl__ims_db *db;
+
+    if (geteuid() != 0)
+        skip();
+
+    make_dir("root/etc/xen", 0755);
+    dropins = make_dir("root/etc/xen/ims-quirks.d", 0755);
+    setenv(LIBXL_IMS_ROOT_ENV,
+           libxl__sprintf(gc, "%s/root", test_tmpdir()), 1);
+    user = make_dir("home/user", 0755);
+    assert_int_equal(chown(user, 65534, 65534), 0);
+    p = write_mode(user, "evil.cfg", "17cb:1103,name=evil\n", 0644);
+    assert_int_equal(symlink(p, libxl__sprintf(gc, "%s/10-evil.cfg",
+                                               dropins)), 0);
+    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    assert_diag(db, ERR, "/etc/xen/ims-quirks.d/10-evil.cfg", 0, 0,
+                "home/user is owned by uid 65534");
+    assert_diag(db, ERR, "/etc/xen/ims-quirks.d/10-evil.cfg", 0, 0,
+                "a symbolic link to ");
+    assert_int_equal(db->nr_entries, 0);
+
+    /* A link to a file in a tree only root can change is that file. */
+    assert_int_equal(unlink(libxl__sprintf(gc, "%s/10-evil.cfg", dropins)),
+                     0);
+    safe = make_dir("usr/share/ims", 0755);
+    p = write_mode(safe, "ok.cfg", "17cb:1103,name=ok\n", 0644);
+    assert_int_equal(symlink(p, libxl__sprintf(gc, "%s/20-ok.cfg",
+                                               dropins)), 0);
+    libxl__ims_db_load(gc, NULL, 0, true, &db);
+    assert_clean(db);
+    assert_string_equal(lookup(db, 0x17cb, 0x1103, 0, 0, 0)->name, "ok");
+}
+
+/* A FIFO (or a device) is refused before anything reads it: no hang. */
+static void test_fifo_is_refused(void **state)
+{
+    const char *dir = make_dir("fifo", 0755);
+    const char *p = libxl__sprintf(gc, "%s/db.cfg", dir);
+    pid_t pid;
+    int status;
+
+    assert_int_equal(mkfifo(p, 0644), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (!pid) {
+        libxl__ims_db *db;
+
+        alarm(5);
+        db = load_env(p, true);
+        _exit(has_diag(db, ERR, p, 0, 0, "not a regular file (a FIFO)") &&
+              db->nr_entries == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("loading a FIFO hangs (killed by signal %d)",
+                 WTERMSIG(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_unreadable_dropin_dir(void **state)
@@ -694,13 +880,18 @@ int main(void)
         T(test_nul_byte),
         T(test_line_length_limit),
         T(test_every_problem_is_reported),
+        T(test_messages_escape_file_content),
         T(test_duplicate_entry_warns),
         T(test_most_specific_wins),
         T(test_later_file_wins),
         T(test_many_entries),
+        T(test_diagnostics_are_capped),
         T(test_env_list_in_order),
         T(test_system_database_and_dropins),
         T(test_owner_and_mode),
+        T(test_every_ancestor_is_checked),
+        T(test_symlinks),
+        T(test_fifo_is_refused),
         T(test_unreadable_dropin_dir),
         T(test_public_check),
         T(test_shipped_database),

@@ -10,6 +10,8 @@
 
 #include "harness.h"
 
+#include <sys/wait.h>
+
 #include <sys/stat.h>
 
 /*----- helpers -----*/
@@ -105,12 +107,20 @@ static void make_dirs(const char *path)
     mkdir(buf, 0755);
 }
 
-/* A fresh fake host root, made $LIBXL_IMS_ROOT. */
+#define BOOT_ID       TEST_BOOT_ID
+#define OTHER_BOOT_ID "0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b"
+#define BOOT_LINE     "boot_id=" BOOT_ID "\n"
+
+static void root_file(const char *root, const char *dir, const char *name,
+                      const char *contents);
+
+/* A fresh fake host root, made $LIBXL_IMS_ROOT, with a boot id. */
 static const char *fake_root(void)
 {
     const char *root = test_tmpdir();
 
     setenv(LIBXL_IMS_ROOT_ENV, root, 1);
+    root_file(root, "/proc/sys/kernel/random", "boot_id", BOOT_ID "\n");
     return root;
 }
 
@@ -133,6 +143,7 @@ static void root_acpi(const char *root, const char *const *tables, int n)
 }
 
 static const char *const record_intel_on =
+    BOOT_LINE
     "iommu=intel\n"
     "iommu_source=Xen console: (XEN) Intel VT-d Interrupt Remapping "
     "enabled.\n"
@@ -606,7 +617,7 @@ static void test_record_round_trip(void **state)
 
     /* Facts as a boot would find them. */
     parse_log(text, &f);
-    rec = libxl__ims_facts_to_record(test_gc, &f);
+    rec = libxl__ims_facts_to_record(test_gc, &f, NULL);
     assert_contains(rec, "\niommu=amd\n");
     assert_contains(rec, "\nintremap=on\n");
     assert_contains(rec, "\niommu_source=Xen console: (XEN) AMD-Vi: IOMMU 0 "
@@ -615,17 +626,17 @@ static void test_record_round_trip(void **state)
                     "enabled\n");
 
     libxl_pci_ims_facts_init(&back);
-    assert_int_equal(libxl__ims_facts_from_record(test_gc, rec, NULL, &back),
+    assert_int_equal(libxl__ims_facts_from_record(test_gc, rec, NULL, &back, NULL),
                      0);
     assert_same_facts(&f, &back);
-    rec2 = libxl__ims_facts_to_record(test_gc, &back);
+    rec2 = libxl__ims_facts_to_record(test_gc, &back, NULL);
     assert_string_equal(rec, rec2);
     libxl_pci_ims_facts_dispose(&back);
 
     /* Read back from a file: the sources say so. */
     libxl_pci_ims_facts_init(&back);
     assert_int_equal(libxl__ims_facts_from_record(test_gc, rec,
-                         "record /var/run/xen/ims-host-facts", &back), 0);
+                         "record /var/run/xen/ims-host-facts", &back, NULL), 0);
     assert_facts(&back, LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON);
     assert_string_equal(back.intremap_source,
                         "record /var/run/xen/ims-host-facts: Xen console: "
@@ -638,8 +649,8 @@ static void test_record_round_trip(void **state)
     /* Unknown facts and no sources round-trip too. */
     libxl_pci_ims_facts_init(&f);
     libxl_pci_ims_facts_init(&back);
-    rec = libxl__ims_facts_to_record(test_gc, &f);
-    assert_int_equal(libxl__ims_facts_from_record(test_gc, rec, NULL, &back),
+    rec = libxl__ims_facts_to_record(test_gc, &f, NULL);
+    assert_int_equal(libxl__ims_facts_from_record(test_gc, rec, NULL, &back, NULL),
                      0);
     assert_same_facts(&f, &back);
     libxl_pci_ims_facts_dispose(&back);
@@ -648,8 +659,8 @@ static void test_record_round_trip(void **state)
     f.iommu = LIBXL_PCI_IMS_IOMMU_INTEL;
     f.iommu_source = strdup("x\nintremap=on");
     libxl_pci_ims_facts_init(&back);
-    rec = libxl__ims_facts_to_record(test_gc, &f);
-    assert_int_equal(libxl__ims_facts_from_record(test_gc, rec, NULL, &back),
+    rec = libxl__ims_facts_to_record(test_gc, &f, NULL);
+    assert_int_equal(libxl__ims_facts_from_record(test_gc, rec, NULL, &back, NULL),
                      0);
     assert_int_equal(back.intremap, LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
     assert_string_equal(back.iommu_source, "x intremap=on");
@@ -668,7 +679,7 @@ static void test_record_forms(void **state)
                          "# recorded at boot\r\n\r\n"
                          "  iommu=intel\r\n"
                          "intremap=off\r\n"
-                         "source=by hand\r\n", "rec", &f), 0);
+                         "source=by hand\r\n", "rec", &f, NULL), 0);
     assert_facts(&f, LIBXL_PCI_IMS_IOMMU_INTEL, LIBXL_PCI_IMS_INTREMAP_OFF);
     assert_string_equal(f.iommu_source, "rec: by hand");
     assert_string_equal(f.intremap_source, "rec: by hand");
@@ -677,9 +688,25 @@ static void test_record_forms(void **state)
     /* No recorded source: the record itself is the source. */
     libxl_pci_ims_facts_init(&f);
     assert_int_equal(libxl__ims_facts_from_record(test_gc,
-                         "iommu=unknown\nintremap=unknown\n", "rec", &f), 0);
+                         "iommu=unknown\nintremap=unknown\n", "rec", &f, NULL), 0);
     assert_facts(&f, LIBXL_PCI_IMS_IOMMU_UNKNOWN,
                  LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
+    libxl_pci_ims_facts_dispose(&f);
+}
+
+/* What the record says is shown by xl: escaped, never raw controls. */
+static void test_record_escapes_controls(void **state)
+{
+    libxl_pci_ims_facts f;
+
+    libxl_pci_ims_facts_init(&f);
+    assert_int_equal(libxl__ims_facts_from_record(test_gc,
+                         "iommu=amd\nintremap=on\n"
+                         "iommu_source=\x1b[2J\xe2\x80\xaeXen\n"
+                         "evidence=(XEN) \x07\xc2\x9b\x9c ok\n", NULL, &f, NULL),
+                     0);
+    assert_string_equal(f.iommu_source, "\\x1b[2J\\u{202E}Xen");
+    assert_string_equal(f.evidence[0], "(XEN) \\x07\\u{009B}\\x9c ok");
     libxl_pci_ims_facts_dispose(&f);
 }
 
@@ -708,7 +735,7 @@ static void test_record_malformed(void **state)
     for (i = 0; i < ARRAY_SIZE(bad); i++) {
         libxl_pci_ims_facts_init(&f);
         f.iommu = LIBXL_PCI_IMS_IOMMU_INTEL;
-        if (libxl__ims_facts_from_record(test_gc, bad[i], "rec", &f) !=
+        if (libxl__ims_facts_from_record(test_gc, bad[i], "rec", &f, NULL) !=
             ERROR_INVAL)
             fail_msg("accepted: \"%s\"", bad[i]);
         /* Bad input changes nothing. */
@@ -749,6 +776,77 @@ static void test_host_record_wins(void **state)
     assert_true(has_evidence(&f, "Xen console: (XEN) I/O virtualisation "
                              "enabled"));
     libxl_pci_ims_facts_dispose(&f);
+}
+
+/*
+ * The record holds for the boot that wrote it (/var/run may survive a
+ * reboot, or be copied): another boot's record, or one without a boot
+ * id, is ignored and the other evidence decides.
+ */
+static void test_host_record_of_this_boot_only(void **state)
+{
+    const char *root = fake_root();
+    libxl_pci_ims_facts f;
+
+    root_acpi(root, acpi_amd, ARRAY_SIZE(acpi_amd));
+    root_file(root, "/var/run/xen", "ims-host-facts", record_intel_on);
+    host_facts(&f);
+    assert_facts(&f, LIBXL_PCI_IMS_IOMMU_INTEL, LIBXL_PCI_IMS_INTREMAP_ON);
+    libxl_pci_ims_facts_dispose(&f);
+
+    root_file(root, "/var/run/xen", "ims-host-facts",
+              "boot_id=" OTHER_BOOT_ID "\niommu=intel\nintremap=on\n");
+    host_facts(&f);
+    assert_facts(&f, LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
+    libxl_pci_ims_facts_dispose(&f);
+
+    root_file(root, "/var/run/xen", "ims-host-facts",
+              "iommu=intel\nintremap=on\n");
+    host_facts(&f);
+    assert_facts(&f, LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
+    libxl_pci_ims_facts_dispose(&f);
+
+    /* This boot's id cannot be read: no record can be tied to it. */
+    root_file(root, "/var/run/xen", "ims-host-facts", record_intel_on);
+    assert_int_equal(unlink(GCSPRINTF_T("%s/proc/sys/kernel/random/boot_id",
+                                        root)), 0);
+    host_facts(&f);
+    assert_facts(&f, LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
+    libxl_pci_ims_facts_dispose(&f);
+}
+
+/* The record is a regular file, not a link, not a FIFO (which hung). */
+static void test_host_record_link_or_fifo(void **state)
+{
+    const char *root = fake_root();
+    const char *rec = GCSPRINTF_T("%s/var/run/xen/ims-host-facts", root);
+    libxl_pci_ims_facts f;
+    pid_t pid;
+    int status;
+
+    root_acpi(root, acpi_amd, ARRAY_SIZE(acpi_amd));
+    root_file(root, "/var/run/xen", "real-facts", record_intel_on);
+    assert_int_equal(symlink("real-facts", rec), 0);
+    host_facts(&f);
+    assert_facts(&f, LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
+    libxl_pci_ims_facts_dispose(&f);
+
+    assert_int_equal(unlink(rec), 0);
+    assert_int_equal(mkfifo(rec, 0644), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (!pid) {
+        alarm(5);
+        libxl_pci_ims_facts_init(&f);
+        libxl__ims_host_facts(test_gc, &f);
+        _exit(f.iommu == LIBXL_PCI_IMS_IOMMU_AMD &&
+              f.intremap == LIBXL_PCI_IMS_INTREMAP_UNKNOWN ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("reading a FIFO record hangs (killed by signal %d)",
+                 WTERMSIG(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_host_hints(void **state)
@@ -793,7 +891,7 @@ static void test_host_record_partial_or_bad(void **state)
 
     /* The record knows remapping is off, not the vendor: ACPI adds it. */
     root_file(root, "/var/run/xen", "ims-host-facts",
-              "iommu=unknown\nintremap=off\n"
+              BOOT_LINE "iommu=unknown\nintremap=off\n"
               "intremap_source=Xen console: (XEN) Interrupt remapping "
               "disabled\n");
     host_facts(&f);
@@ -814,7 +912,7 @@ static void test_host_record_partial_or_bad(void **state)
 
     /* A malformed record is ignored, not trusted. */
     root_file(root, "/var/run/xen", "ims-host-facts",
-              "iommu=amd\nintremap=yes please\n");
+              BOOT_LINE "iommu=amd\nintremap=yes please\n");
     host_facts(&f);
     assert_facts(&f, LIBXL_PCI_IMS_IOMMU_INTEL,
                  LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
@@ -921,7 +1019,7 @@ static void test_host_console_wrapped(void **state)
 
     /* The record says AMD, on; the wrapped ring must not undo it. */
     root_file(root, "/var/run/xen", "ims-host-facts",
-              "iommu=amd\nintremap=on\nsource=boot\n");
+              BOOT_LINE "iommu=amd\nintremap=on\nsource=boot\n");
     host_facts(&f);
     assert_facts(&f, LIBXL_PCI_IMS_IOMMU_AMD, LIBXL_PCI_IMS_INTREMAP_ON);
     assert_prefix(f.iommu_source, "record ");
@@ -974,9 +1072,10 @@ static void test_record_host_facts(void **state)
     assert_non_null(written);
     assert_contains(written, "\niommu=amd\n");
     assert_contains(written, "\nintremap=unknown\n");
+    assert_contains(written, "\n" BOOT_LINE);
     libxl_pci_ims_facts_init(&back);
     assert_int_equal(libxl__ims_facts_from_record(test_gc, written, NULL,
-                                                  &back), 0);
+                                                  &back, NULL), 0);
     assert_same_facts(&f, &back);
     libxl_pci_ims_facts_dispose(&back);
     libxl_pci_ims_facts_dispose(&f);
@@ -1382,6 +1481,49 @@ static void test_identity_from_config(void **state)
     libxl_pci_ims_identity_dispose(&id);
 }
 
+/*
+ * The environment is read once into a libxl__ims_env; only an attach
+ * with a hypervisor applies the root-only rules, and there a dump a user
+ * owns is refused while a dry run reads it.
+ */
+static void test_env_attach_rules(void **state)
+{
+    const char *dir = test_tmpdir();
+    const char *dump = GCSPRINTF_T("%s/user.lspci", dir);
+    libxl__ims_env env;
+    libxl_device_pci pci;
+    libxl_pci_ims_identity id;
+    char *cmd;
+
+    if (geteuid() != 0)
+        skip();
+    setenv(LIBXL_IMS_PCI_DUMP_ENV, dump, 1);
+    libxl__ims_env_read(test_gc, &env, true);
+    assert_string_equal(env.pci_dump, dump);
+    assert_false(env.attach);           /* an offline context */
+
+    assert_true(asprintf(&cmd, "cp '%s' '%s' && chown 65534 '%s'",
+                         test_fixture("pci/wcn6855-lenovo.lspci"), dump,
+                         dump) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    set_bdf(&pci, "04:00.0");
+    libxl_pci_ims_identity_init(&id);
+    assert_int_equal(libxl__ims_pci_identity_env(test_gc, &env, &pci, &id),
+                     0);
+    assert_int_equal(id.vendor, 0x17cb);
+    libxl_pci_ims_identity_dispose(&id);
+
+    env.attach = true;
+    libxl_pci_ims_identity_init(&id);
+    assert_int_equal(libxl__ims_pci_identity_env(test_gc, &env, &pci, &id),
+                     ERROR_FAIL);
+    libxl_pci_ims_identity_dispose(&id);
+    assert_non_null(libxl__ims_untrusted(test_gc, dump));
+    assert_null(libxl__ims_untrusted(test_gc, dir));
+    libxl_device_pci_dispose(&pci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1396,10 +1538,13 @@ int main(void)
         T(test_cpuinfo),
         T(test_record_round_trip),
         T(test_record_forms),
+        T(test_record_escapes_controls),
         T(test_record_malformed),
         T(test_host_record_wins),
         T(test_host_hints),
         T(test_host_record_partial_or_bad),
+        T(test_host_record_of_this_boot_only),
+        T(test_host_record_link_or_fifo),
         T(test_host_replaces_host_part),
         T(test_host_offline_no_hypervisor),
         T(test_host_console_ring),
@@ -1410,6 +1555,7 @@ int main(void)
         T(test_identity_errors),
         T(test_identity_sysfs),
         T(test_identity_from_config),
+        T(test_env_attach_rules),
     };
 
     return cmocka_run_group_tests_name("ims_facts", tests, NULL, NULL);

@@ -57,7 +57,8 @@ static int setup(void **state)
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", facts);
     if (system(cmd)) return -1;
     test_write_file(facts, "ims-host-facts",
-                    "iommu=amd\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=amd\nintremap=on\nsource=test\n");
+    test_write_boot_id(root);
     db = (char *)test_write_file(root, "db.cfg",
                     "17cb:1103,name=\"WCN6855\",amd=expose,intel=export\n");
     chmod(db, 0644);

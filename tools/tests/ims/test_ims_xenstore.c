@@ -41,7 +41,8 @@ static int setup(void **state)
         if (system(cmd)) return -1;
     }
     test_write_file(facts, "ims-host-facts",
-                    "iommu=intel\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=intel\nintremap=on\nsource=test\n");
+    test_write_boot_id(root);
     db = (char *)test_write_file(root, "db.cfg",
                     "17cb:1103,name=\"WCN6855\",amd=expose,intel=export\n");
     chmod(db, 0644);
@@ -648,6 +649,66 @@ static void test_attach_off_and_unlisted_cost_nothing(void **state)
            test_fixture("pci/wcn6855-lenovo.lspci"), 1);
 }
 
+/*
+ * A real attach (a context with a hypervisor) honours LIBXL_IMS_ROOT and
+ * LIBXL_IMS_PCI_DUMP only under the database's root-only rules: a record
+ * or a dump that others than root could have made is not used.
+ */
+static void test_attach_env_files_must_be_roots(void **state)
+{
+    libxl_pci_ims_plan plan;
+    bool written;
+    char *xen_dir, *dump, *cmd;
+
+    assert_true(start_dm("stock"));
+
+    /* The record's directory is open to all: the record is ignored. */
+    assert_true(asprintf(&xen_dir, "%s/var/run/xen", root) > 0);
+    assert_int_equal(chmod(xen_dir, 0777), 0);
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    assert_true(plan.match.matched);
+    if (plan.facts.iommu_source &&
+        !strncmp(plan.facts.iommu_source, "record ", 7))
+        fail_msg("attach used a record others could write: %s",
+                 plan.facts.iommu_source);
+    assert_int_equal(plan.facts.intremap, LIBXL_PCI_IMS_INTREMAP_UNKNOWN);
+    libxl_pci_ims_plan_dispose(&plan);
+    assert_int_equal(chmod(xen_dir, 0755), 0);
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/pci/0000-04-00-0");
+
+    /* A dump owned by a user: no identity, so no IMS handling (auto). */
+    assert_true(asprintf(&dump, "%s/user.lspci", root) > 0);
+    assert_true(asprintf(&cmd, "cp '%s' '%s' && chown 65534 '%s'",
+                         test_fixture("pci/wcn6855-lenovo.lspci"), dump,
+                         dump) > 0);
+    assert_int_equal(system(cmd), 0);
+    setenv("LIBXL_IMS_PCI_DUMP", dump, 1);
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(run_prepare(LIBXL_PCI_IMS_POLICY_AUTO, 0x28, &plan,
+                                 &written), 0);
+    if (plan.match.matched)
+        fail_msg("attach read the identity from a dump a user owns");
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_NONE);
+    libxl_pci_ims_plan_dispose(&plan);
+    /* ...and strict fails the attach. */
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_not_equal(run_prepare(LIBXL_PCI_IMS_POLICY_STRICT, 0x28,
+                                     &plan, &written), 0);
+    assert_false(written);
+    libxl_pci_ims_plan_dispose(&plan);
+    setenv("LIBXL_IMS_PCI_DUMP",
+           test_fixture("pci/wcn6855-lenovo.lspci"), 1);
+
+    stop_dm();
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/31990");
+    xs_rm(ctx->xsh, XBT_NULL, "/libxl/pci/0000-04-00-0");
+    free(xen_dir);
+    free(dump);
+    free(cmd);
+}
+
 /* A dry run for a running domain asks what its device model can do. */
 static void test_explain_for_a_running_domain(void **state)
 {
@@ -749,7 +810,7 @@ static const char *remap_host(void)
 
     if (asprintf(&facts, "%s/var/run/xen", root) < 0) abort();
     test_write_file(facts, "ims-host-facts",
-                    "iommu=amd\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=amd\nintremap=on\nsource=test\n");
     free(facts);
     db = (char *)test_write_file(root, "remap.cfg",
                     "17cb:1103,name=\"WCN6855\",amd=remap|expose,intel=export\n");
@@ -766,7 +827,7 @@ static void intel_host_again(void)
 
     if (asprintf(&facts, "%s/var/run/xen", root) < 0) abort();
     test_write_file(facts, "ims-host-facts",
-                    "iommu=intel\nintremap=on\nsource=test\n");
+                    TEST_BOOT_LINE "iommu=intel\nintremap=on\nsource=test\n");
     free(facts);
     {
         char db[512];
@@ -1001,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_attach_export_picks_slot),
         cmocka_unit_test(test_attach_without_device_model),
         cmocka_unit_test(test_attach_off_and_unlisted_cost_nothing),
+        cmocka_unit_test(test_attach_env_files_must_be_roots),
         cmocka_unit_test(test_explain_for_a_running_domain),
         cmocka_unit_test(test_hv_remap_probe),
         cmocka_unit_test(test_attach_remap),

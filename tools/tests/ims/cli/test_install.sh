@@ -20,7 +20,7 @@ if [ -z "${IMS_REPO:-}" ]; then
     done
 fi
 if [ -z "${IMS_REPO:-}" ]; then
-    echo "ok - # SKIP the repository is not above $IMS_TOP (set IMS_REPO)"
+    skip "the repository is not above $IMS_TOP (set IMS_REPO)"
     finish
     exit
 fi

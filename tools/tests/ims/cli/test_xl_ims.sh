@@ -103,8 +103,9 @@ expect_rc "unreadable dump: exit 1" 1
 run "$XL" pci-ims-facts -j
 expect_json "facts -j from the record" "j['iommu']=='amd' and j['intremap']=='on'"
 
-rm -rf "$T/boot"; mkdir -p "$T/boot/proc"
+rm -rf "$T/boot"; mkdir -p "$T/boot/proc/sys/kernel/random"
 printf 'processor\t: 0\nvendor_id\t: GenuineIntel\n' > "$T/boot/proc/cpuinfo"
+echo "$BOOT_ID" > "$T/boot/proc/sys/kernel/random/boot_id"
 LIBXL_IMS_ROOT=$T/boot run "$XL" pci-ims-facts --record
 expect_rc "facts --record without Xen" 0
 if [ -f "$T/boot/var/run/xen/ims-host-facts" ]; then
@@ -112,6 +113,17 @@ if [ -f "$T/boot/var/run/xen/ims-host-facts" ]; then
 else
     nok "--record writes /var/run/xen/ims-host-facts under the root" "$out$err"
 fi
+if grep -qx "boot_id=$BOOT_ID" "$T/boot/var/run/xen/ims-host-facts"; then
+    ok "--record writes this boot's id"
+else
+    nok "--record writes this boot's id" "$(cat "$T/boot/var/run/xen/ims-host-facts")"
+fi
+LIBXL_IMS_ROOT=$T/boot run "$XL" pci-ims-facts -j
+expect_json "the record of this boot is used" "j['iommu_source'].startswith('record ')"
+echo 0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b > "$T/boot/proc/sys/kernel/random/boot_id"
+LIBXL_IMS_ROOT=$T/boot run "$XL" -v pci-ims-facts -j
+expect_json "after a reboot the old record is not used" "not j['iommu_source'].startswith('record ')"
+expect_err "... and a warning says why" "not recorded in this boot"
 LIBXL_IMS_ROOT=$T/boot run "$XL" pci-ims-facts -j
 expect_json "without Xen, remapping is unknown (counts as off)" \
     "j.get('intremap','unknown')=='unknown'"
