@@ -84,11 +84,12 @@ cat <<'EOF'
 
 AMD-Vi + IR: remap is pending because only Xen can say whether it accepts
   XEN_DOMCTL_DEV_IMS_REMAP, and Xen is not running here.  At attach, on a
-  hypervisor with the xen-pci-ims patches (0009/0010) Xen says yes: remap,
-  and an unmodified ath11k gets its interrupts (libxl creates the domain
-  without HVM pirqs, so its MSIs carry a vector).  On stock Xen 4.17 Xen
-  refuses the flag: auto takes the next candidate, export (the "on stock
-  Xen" row, made with -p export): the guest needs the patched driver.
+  hypervisor with the xen-pci-ims patches (make xen-hypervisor) Xen says
+  yes: remap, and an unmodified ath11k gets its interrupts (libxl creates
+  the domain without HVM pirqs, so its MSIs carry a vector).  On stock Xen
+  4.17 Xen refuses the flag: auto takes the next candidate, export (the
+  "on stock Xen" row, made with -p export): the guest needs the patched
+  driver.
 VT-d + IR: expose; the device model shows the physical address with SHV
   cleared, so an unmodified ath11k gets its interrupts.
 Without interrupt remapping (off, or not known to be on): no strategy at
