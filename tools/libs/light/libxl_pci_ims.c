@@ -303,8 +303,8 @@ static void walk_candidates(libxl_pci_ims_policy policy, decision *d)
                 policy_name(policy));
             return;
         }
-        say(d->warning, "%s cannot be used: %s%s", strategy_name(c->strategy),
-            c->why, i + 1 < d->num_cand ? ";" : ".");
+        say(d->warning, "%s cannot be used: %s.", strategy_name(c->strategy),
+            c->why);
     }
     d->strategy = d->cand[0].strategy;
     d->outcome = LIBXL_PCI_IMS_OUTCOME_DEGRADED;
@@ -1524,7 +1524,7 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
                       plan);
     if (needs_hypervisor(plan)) {
         /* Asked before the device model holds the device: auto can still
-         * fall back to expose. */
+         * take the next candidate. */
         libxl__ims_probe_hv_remap(gc, ims->domid, pci, true, &plan->facts);
         libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
                       plan);
