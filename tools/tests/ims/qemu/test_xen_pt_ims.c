@@ -3,7 +3,8 @@
  * the patched QEMU tree outside QEMU: what a guest read of an MSI
  * register returns under each x-ims strategy (with VT-d's SHV bit cleared
  * from a remappable address under x-ims=expose), the checks of the x-ims
- * and x-ims-path properties, and the keys x-ims=export writes.
+ * and x-ims-path properties, the keys x-ims=export writes, and that it
+ * writes them only when they change.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,6 +277,118 @@ static void test_export_keys(void **state)
     assert_string_equal(k[3].value, "pending");
 }
 
+/*
+ * x-ims=export writes xenstore only when what it would write changed:
+ * a guest that keeps writing its MSI data (each write is a rebind in
+ * QEMU) must not cost the shared xenstored a transaction every time.
+ */
+static struct {
+    int calls;
+    XenPTIMSExportResult result;    /* what the next write returns */
+    XenPTIMSKey keys[XEN_PT_IMS_EXPORT_KEYS];
+} writer;
+
+static XenPTIMSExportResult count_writes(void *opaque, const XenPTIMSKey *keys)
+{
+    assert_ptr_equal(opaque, &writer);
+    writer.calls++;
+    memcpy(writer.keys, keys, sizeof(writer.keys));
+    return writer.result;
+}
+
+static XenPTIMSExportResult export(XenPTIMSExported *last, bool bound,
+                                   uint32_t lo, uint32_t hi, uint16_t data)
+{
+    return xen_pt_ims_export(last, bound, lo, hi, data, count_writes,
+                             &writer);
+}
+
+static void test_export_only_changes(void **state)
+{
+    XenPTIMSExported last = { 0 };      /* as in a new device */
+
+    memset(&writer, 0, sizeof(writer));
+    writer.result = XEN_PT_IMS_EXPORT_WRITTEN;
+
+    /* the first bind is written */
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(writer.calls, 1);
+    assert_string_equal(writer.keys[0].value, "0xfee0f018");
+    assert_string_equal(writer.keys[3].value, "bound");
+
+    /* the guest writes its data again and again: same physical values */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                         XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 1);
+
+    /* each value that changes is written */
+    assert_int_equal(export(&last, true, 0xfee0f038, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_string_equal(writer.keys[2].value, "0x0021");
+    assert_int_equal(writer.calls, 4);
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 4);
+
+    /* unbound: pending once, whatever values come with it */
+    assert_int_equal(export(&last, false, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_string_equal(writer.keys[3].value, "pending");
+    assert_int_equal(export(&last, false, 0, 0, 0),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(export(&last, false, 1, 2, 3),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 5);
+
+    /* bound again with the same values as before: the state changed */
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_string_equal(writer.keys[3].value, "bound");
+    assert_int_equal(writer.calls, 6);
+}
+
+/* Only a successful write counts: after a failure the next one writes. */
+static void test_export_retries_after_failure(void **state)
+{
+    XenPTIMSExported last = { 0 };
+
+    memset(&writer, 0, sizeof(writer));
+    writer.result = XEN_PT_IMS_EXPORT_FAILED;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_FAILED);
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_FAILED);
+    assert_int_equal(writer.calls, 2);
+
+    /* the directory is gone (detach): nothing written, nothing recorded */
+    writer.result = XEN_PT_IMS_EXPORT_GONE;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_GONE);
+    assert_int_equal(writer.calls, 3);
+
+    writer.result = XEN_PT_IMS_EXPORT_WRITTEN;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 4);
+
+    /* a failure after a success forgets what was written */
+    writer.result = XEN_PT_IMS_EXPORT_FAILED;
+    assert_int_equal(export(&last, false, 0, 0, 0),
+                     XEN_PT_IMS_EXPORT_FAILED);
+    writer.result = XEN_PT_IMS_EXPORT_WRITTEN;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(writer.calls, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +401,8 @@ int main(void)
         cmocka_unit_test(test_props),
         cmocka_unit_test(test_path_length),
         cmocka_unit_test(test_export_keys),
+        cmocka_unit_test(test_export_only_changes),
+        cmocka_unit_test(test_export_retries_after_failure),
     };
 
     return cmocka_run_group_tests_name("qemu_xen_pt_ims", tests, NULL, NULL);
