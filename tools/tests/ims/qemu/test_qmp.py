@@ -238,9 +238,13 @@ def main():
         sys.exit("usage: test_qmp.py PATCHED [STOCK]")
     patched = sys.argv[1]
     stock = sys.argv[2] if len(sys.argv) == 3 else None
-    for b in filter(None, (patched, stock)):
-        if not os.access(b, os.X_OK):
-            sys.exit("test_qmp: %s: not an executable (run make qemu)" % b)
+    if not os.access(patched, os.X_OK):
+        sys.exit("test_qmp: %s: not an executable (run make qemu)" % patched)
+    # The stock checks never vanish silently: a missing binary is a failure.
+    if stock and not os.access(stock, os.X_OK):
+        sys.exit("test_qmp: the stock device model %s is missing: install "
+                 "Debian's qemu-system-xen (make qemu-deps) or set "
+                 "QEMU_STOCK=<binary>" % stock)
     test_patched(patched)
     if stock:
         test_stock(stock)

@@ -1,8 +1,10 @@
 /*
  * Unit tests of QEMU's hw/xen/xen_pt_ims.c (patches/qemu), compiled from
  * the patched QEMU tree outside QEMU: what a guest read of an MSI
- * register returns under each x-ims strategy, the checks of the x-ims and
- * x-ims-path properties, and the keys x-ims=export writes.
+ * register returns under each x-ims strategy (with VT-d's SHV bit cleared
+ * from a remappable address under x-ims=expose), the checks of the x-ims
+ * and x-ims-path properties, the keys x-ims=export writes, and that it
+ * writes them only when they change.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,9 @@
 #include "xen_pt_ims.h"
 
 #define EMU  0xfee0100cu    /* what the guest wrote (emulated) */
-#define PHYS 0xfee0f018u    /* what Xen programmed (physical) */
+#define PHYS 0xfee0f018u    /* what Xen programmed (physical): VT-d's
+                               remappable format (bit 4) with SHV (bit 3) */
+#define PHYS_SHOWN 0xfee0f010u  /* ... as x-ims=expose shows it: SHV clear */
 
 static const char *strategy_name(XenPTIMSStrategy s)
 {
@@ -68,9 +72,11 @@ static void test_msi_read_table(void **state)
                 for (int r = 0; r < 4; r++) {
                     bool want_phys = listed_physical(strategies[s], en, b,
                                                      regs[r]);
+                    uint32_t want = !want_phys ? EMU :
+                        regs[r] == XEN_PT_IMS_REG_ADDR_LO ? PHYS_SHOWN : PHYS;
                     uint32_t got = xen_pt_ims_msi_read(strategies[s], en, b,
-                                                       regs[r], EMU, PHYS);
-                    if (got != (want_phys ? PHYS : EMU))
+                                                       1, regs[r], EMU, PHYS);
+                    if (got != want)
                         fail_msg("x-ims=%s enabled=%d bound=%d reg=%d: "
                                  "got 0x%08x, want the %s value",
                                  strategy_name(strategies[s]), en, b, r, got,
@@ -85,24 +91,96 @@ static void test_msi_read_table(void **state)
 /* 16-bit data and a 64-bit upper address go through unchanged. */
 static void test_msi_read_values(void **state)
 {
-    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, 1,
                                          XEN_PT_IMS_REG_DATA, 0x4021, 0x0001),
                      0x0001);
-    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, 1,
                                          XEN_PT_IMS_REG_ADDR_HI, 0, 0),
                      0);
-    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, 1,
                                          XEN_PT_IMS_REG_ADDR_HI, 0x12345678,
                                          0xffffffff),
                      0xffffffff);
     /* An unknown register kind is never exposed. */
-    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true,
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, 1,
                                          (XenPTIMSReg)42, EMU, PHYS),
                      EMU);
     /* Nor with an unknown strategy. */
-    assert_int_equal(xen_pt_ims_msi_read((XenPTIMSStrategy)7, true, true,
+    assert_int_equal(xen_pt_ims_msi_read((XenPTIMSStrategy)7, true, true, 1,
                                          XEN_PT_IMS_REG_DATA, EMU, PHYS),
                      EMU);
+}
+
+static uint32_t expose_addr_lo(unsigned int vectors, uint32_t physical)
+{
+    return xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, vectors,
+                               XEN_PT_IMS_REG_ADDR_LO, EMU, physical);
+}
+
+/*
+ * VT-d's remappable format (address bit 4) with SHV (bit 3) set, as Xen
+ * programs it: shown with SHV clear, every other bit as programmed, so
+ * that a device given this address reaches its remapping entry whatever
+ * data the guest driver pairs it with.  The data is shown as programmed.
+ */
+static void test_expose_remappable_shv_cleared(void **state)
+{
+    assert_int_equal(expose_addr_lo(1, 0xfee0f018), 0xfee0f010);
+    /* handle bits 19:5 and bit 2 (handle[15]) all set: kept */
+    assert_int_equal(expose_addr_lo(1, 0xfeeffffc), 0xfeeffff4);
+    assert_int_equal(expose_addr_lo(1, 0xfee00018), 0xfee00010);
+    /* the data read is not touched (sub-handle 0 as programmed) */
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, 1,
+                                         XEN_PT_IMS_REG_DATA, 0x4021, 0),
+                     0);
+    /* nor the upper address */
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, true, 1,
+                                         XEN_PT_IMS_REG_ADDR_HI, 0, 0x8),
+                     0x8);
+}
+
+/* Remappable without SHV: already what the device needs, unchanged. */
+static void test_expose_remappable_no_shv_unchanged(void **state)
+{
+    assert_int_equal(expose_addr_lo(1, 0xfee0f010), 0xfee0f010);
+    assert_int_equal(expose_addr_lo(1, 0xfeeffff4), 0xfeeffff4);
+}
+
+/*
+ * Compatibility format (bit 4 clear): what AMD-Vi leaves in the address
+ * (its remapping index is in the data), or no remapping at all.  Bit 3 is
+ * the redirection hint there, not SHV: unchanged.
+ */
+static void test_expose_compat_unchanged(void **state)
+{
+    assert_int_equal(expose_addr_lo(1, 0xfee0100c), 0xfee0100c);
+    assert_int_equal(expose_addr_lo(1, 0xfee01008), 0xfee01008);
+    assert_int_equal(expose_addr_lo(1, 0xfee00000), 0xfee00000);
+    assert_int_equal(expose_addr_lo(1, 0xfee0ffe8), 0xfee0ffe8);
+}
+
+/*
+ * More than one vector enabled (xen_pt enables one, so only a device
+ * whose physical Multiple Message Enable says otherwise gets here): the
+ * sub-handle is what tells the vectors apart, SHV stays.  Nor does a
+ * value that is no count of vectors (0) change anything.
+ */
+static void test_expose_multi_vector_unchanged(void **state)
+{
+    static const unsigned int vectors[] = { 0, 2, 4, 8, 16, 32 };
+
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        assert_int_equal(expose_addr_lo(vectors[i], 0xfee0f018), 0xfee0f018);
+        assert_int_equal(expose_addr_lo(vectors[i], 0xfee0f010), 0xfee0f010);
+        assert_int_equal(expose_addr_lo(vectors[i], 0xfee0100c), 0xfee0100c);
+    }
+    /* and nothing of this without expose, or while not bound */
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPORT, true, true, 1,
+                                         XEN_PT_IMS_REG_ADDR_LO, EMU,
+                                         0xfee0f018), EMU);
+    assert_int_equal(xen_pt_ims_msi_read(XEN_PT_IMS_EXPOSE, true, false, 1,
+                                         XEN_PT_IMS_REG_ADDR_LO, EMU,
+                                         0xfee0f018), EMU);
 }
 
 static void test_props(void **state)
@@ -199,14 +277,132 @@ static void test_export_keys(void **state)
     assert_string_equal(k[3].value, "pending");
 }
 
+/*
+ * x-ims=export writes xenstore only when what it would write changed:
+ * a guest that keeps writing its MSI data (each write is a rebind in
+ * QEMU) must not cost the shared xenstored a transaction every time.
+ */
+static struct {
+    int calls;
+    XenPTIMSExportResult result;    /* what the next write returns */
+    XenPTIMSKey keys[XEN_PT_IMS_EXPORT_KEYS];
+} writer;
+
+static XenPTIMSExportResult count_writes(void *opaque, const XenPTIMSKey *keys)
+{
+    assert_ptr_equal(opaque, &writer);
+    writer.calls++;
+    memcpy(writer.keys, keys, sizeof(writer.keys));
+    return writer.result;
+}
+
+static XenPTIMSExportResult export(XenPTIMSExported *last, bool bound,
+                                   uint32_t lo, uint32_t hi, uint16_t data)
+{
+    return xen_pt_ims_export(last, bound, lo, hi, data, count_writes,
+                             &writer);
+}
+
+static void test_export_only_changes(void **state)
+{
+    XenPTIMSExported last = { 0 };      /* as in a new device */
+
+    memset(&writer, 0, sizeof(writer));
+    writer.result = XEN_PT_IMS_EXPORT_WRITTEN;
+
+    /* the first bind is written */
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(writer.calls, 1);
+    assert_string_equal(writer.keys[0].value, "0xfee0f018");
+    assert_string_equal(writer.keys[3].value, "bound");
+
+    /* the guest writes its data again and again: same physical values */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                         XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 1);
+
+    /* each value that changes is written */
+    assert_int_equal(export(&last, true, 0xfee0f038, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_string_equal(writer.keys[2].value, "0x0021");
+    assert_int_equal(writer.calls, 4);
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 4);
+
+    /* unbound: pending once, whatever values come with it */
+    assert_int_equal(export(&last, false, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_string_equal(writer.keys[3].value, "pending");
+    assert_int_equal(export(&last, false, 0, 0, 0),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(export(&last, false, 1, 2, 3),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 5);
+
+    /* bound again with the same values as before: the state changed */
+    assert_int_equal(export(&last, true, 0xfee0f038, 1, 0x21),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_string_equal(writer.keys[3].value, "bound");
+    assert_int_equal(writer.calls, 6);
+}
+
+/* Only a successful write counts: after a failure the next one writes. */
+static void test_export_retries_after_failure(void **state)
+{
+    XenPTIMSExported last = { 0 };
+
+    memset(&writer, 0, sizeof(writer));
+    writer.result = XEN_PT_IMS_EXPORT_FAILED;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_FAILED);
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_FAILED);
+    assert_int_equal(writer.calls, 2);
+
+    /* the directory is gone (detach): nothing written, nothing recorded */
+    writer.result = XEN_PT_IMS_EXPORT_GONE;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_GONE);
+    assert_int_equal(writer.calls, 3);
+
+    writer.result = XEN_PT_IMS_EXPORT_WRITTEN;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_UNCHANGED);
+    assert_int_equal(writer.calls, 4);
+
+    /* a failure after a success forgets what was written */
+    writer.result = XEN_PT_IMS_EXPORT_FAILED;
+    assert_int_equal(export(&last, false, 0, 0, 0),
+                     XEN_PT_IMS_EXPORT_FAILED);
+    writer.result = XEN_PT_IMS_EXPORT_WRITTEN;
+    assert_int_equal(export(&last, true, 0xfee0f018, 0, 0),
+                     XEN_PT_IMS_EXPORT_WRITTEN);
+    assert_int_equal(writer.calls, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_msi_read_table),
         cmocka_unit_test(test_msi_read_values),
+        cmocka_unit_test(test_expose_remappable_shv_cleared),
+        cmocka_unit_test(test_expose_remappable_no_shv_unchanged),
+        cmocka_unit_test(test_expose_compat_unchanged),
+        cmocka_unit_test(test_expose_multi_vector_unchanged),
         cmocka_unit_test(test_props),
         cmocka_unit_test(test_path_length),
         cmocka_unit_test(test_export_keys),
+        cmocka_unit_test(test_export_only_changes),
+        cmocka_unit_test(test_export_retries_after_failure),
     };
 
     return cmocka_run_group_tests_name("qemu_xen_pt_ims", tests, NULL, NULL);
