@@ -158,6 +158,52 @@ int __wrap_xc_test_assign_device_flags(xc_interface *xch, uint32_t domid,
     return 0;
 }
 
+/*
+ * XEN_DOMCTL_test_assign_device without flags (libxl__device_pci_add asks
+ * it first): the device is assignable unless test_assign_errno says
+ * otherwise or xc_assign_device() gave it to a domain.
+ */
+int test_assign_dev_errno;
+uint32_t test_assign_dev_flags;
+uint32_t test_assign_dev_sbdf;
+int test_assign_dev_calls;
+int test_assigned_domid = -1;
+
+int __wrap_xc_test_assign_device(xc_interface *xch, uint32_t domid,
+                                 uint32_t machine_sbdf);
+int __wrap_xc_test_assign_device(xc_interface *xch, uint32_t domid,
+                                 uint32_t machine_sbdf)
+{
+    assert_ptr_equal(xch, &dummy_xch);
+    if (test_assign_errno) {
+        errno = test_assign_errno;
+        return -1;
+    }
+    if (test_assigned_domid >= 0) {
+        errno = EBUSY;
+        return -1;
+    }
+    return 0;
+}
+
+/* XEN_DOMCTL_assign_device: fails with test_assign_dev_errno when set. */
+int __wrap_xc_assign_device(xc_interface *xch, uint32_t domid,
+                            uint32_t machine_sbdf, uint32_t flags);
+int __wrap_xc_assign_device(xc_interface *xch, uint32_t domid,
+                            uint32_t machine_sbdf, uint32_t flags)
+{
+    assert_ptr_equal(xch, &dummy_xch);
+    test_assign_dev_calls++;
+    test_assign_dev_flags = flags;
+    test_assign_dev_sbdf = machine_sbdf;
+    if (test_assign_dev_errno) {
+        errno = test_assign_dev_errno;
+        return -1;
+    }
+    test_assigned_domid = domid;
+    return 0;
+}
+
 struct xs_handle *__real_xs_open(unsigned long flags);
 struct xs_handle *__wrap_xs_open(unsigned long flags);
 struct xs_handle *__wrap_xs_open(unsigned long flags)
@@ -400,6 +446,31 @@ bool __wrap_xs_set_permissions(struct xs_handle *h, xs_transaction_t t,
     if (inject_fault())
         return false;
     return __real_xs_set_permissions(h, t, path, perms, num_perms);
+}
+
+int test_xs_rm_fail_after = -1;
+int test_xs_rms;
+char test_xs_rm_failed[256];
+
+bool __real_xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path);
+bool __wrap_xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path);
+bool __wrap_xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
+{
+    if (test_xs_rm_fail_after >= 0 && test_xs_rm_fail_after-- == 0) {
+        test_xs_rm_fail_after = -1;
+        snprintf(test_xs_rm_failed, sizeof(test_xs_rm_failed), "%s", path);
+        errno = EIO;
+        return false;
+    }
+    test_xs_rms++;
+    return __real_xs_rm(h, t, path);
+}
+
+/* libxl_device_pci_add() as an application calls it (synchronously);
+ * libxl_internal.h forbids the call from files that include it. */
+int test_pci_add(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci)
+{
+    return libxl_device_pci_add(ctx, domid, pci, NULL);
 }
 
 /* A strategy list as the database writes it ("remap|export"). */

@@ -82,6 +82,20 @@ extern uint32_t test_assign_last_sbdf;
 extern int test_assign_calls;
 
 /*
+ * xc_test_assign_device() (no flags) fails with test_assign_errno when
+ * set, with EBUSY once xc_assign_device() has given the device to a
+ * domain (test_assigned_domid, -1: none), else succeeds.
+ * xc_assign_device() records what it was asked (test_assign_dev_*: the
+ * flags are what libxl passed, XEN_DOMCTL_DEV_IMS_REMAP included) and
+ * fails with test_assign_dev_errno when that is set.
+ */
+extern int test_assign_dev_errno;
+extern uint32_t test_assign_dev_flags;
+extern uint32_t test_assign_dev_sbdf;
+extern int test_assign_dev_calls;
+extern int test_assigned_domid;
+
+/*
  * A real xenstored (C xenstored from the built tree with the test-only
  * xenstored-no-hypervisor.patch, $IMS_XENSTORED) on a private socket in
  * a temporary directory; XENSTORED_PATH points xs_open() at it.  Returns
@@ -97,6 +111,16 @@ void test_xenstored_stop(void);
  */
 extern int test_xs_fail_after;
 extern int test_xs_writes;
+
+/*
+ * The same for xs_rm(): when test_xs_rm_fail_after >= 0, the removal
+ * after that many successful ones fails (EIO), its path goes to
+ * test_xs_rm_failed, and test_xs_rm_fail_after goes back to -1.
+ * test_xs_rms counts the removals that went through.
+ */
+extern int test_xs_rm_fail_after;
+extern int test_xs_rms;
+extern char test_xs_rm_failed[256];
 
 /*
  * Runs libxl's IMS attach step (libxl__ims_attach_prepare) for device
@@ -118,6 +142,10 @@ int test_ims_attach_prepare(libxl_ctx *ctx, uint32_t domid, int bus,
  * it.  Returns the pid once the socket exists, -1 otherwise.
  * test_dm_stop() ends it and removes the socket.  (harness_attach.c)
  */
+/* libxl_device_pci_add(ctx, domid, pci, NULL), which files that include
+ * libxl_internal.h may not call. */
+int test_pci_add(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci);
+
 /* Database entries' strategy lists, as "remap|export". */
 const char *test_strategy_list(const libxl_pci_ims_strategy *l, int n);
 void test_set_strategy_list(libxl_pci_ims_strategy **l, int *n,
