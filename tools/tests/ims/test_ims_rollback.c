@@ -147,11 +147,11 @@ static void mkdirs(const char *path)
 
 static void write_facts(const char *iommu)
 {
-    char dir[300], facts[100];
+    char dir[300], facts[200];
 
     snprintf(dir, sizeof(dir), "%s/var/run/xen", root);
-    snprintf(facts, sizeof(facts), "iommu=%s\nintremap=on\nsource=test\n",
-             iommu);
+    snprintf(facts, sizeof(facts), "iommu=%s\nintremap=on\nsource=test\n"
+             TEST_BOOT_LINE, iommu);
     test_write_file(dir, "ims-host-facts", facts);
 }
 
@@ -186,6 +186,7 @@ static int setup(void **state)
     root = test_tmpdir();
     snprintf(path, sizeof(path), "%s/var/run/xen", root);
     mkdirs(path);
+    test_write_boot_id(root);
     intel_host();
     setenv("LIBXL_IMS_ROOT", root, 1);
     setenv("LIBXL_IMS_PCI_DUMP", test_fixture("pci/wcn6855-lenovo.lspci"), 1);
