@@ -10,6 +10,7 @@
 #   lab_mode=full|failure|smoke   which scenario
 #   lab_dm_ims=yes|no whether the device model has the x-ims property
 #   lab_xen=stock|ours  Debian's hypervisor, or ours with the remap patches
+#                     (and the HVM pirq backport: g1 gets hvm_pirq = 0 there)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export LD_LIBRARY_PATH=
 mount -t proc proc /proc
@@ -229,6 +230,9 @@ on_crash = "destroy"
 pci_ims_policy = "$2"
 pci = [ $3 ]
 EOF
+    # our hypervisor has the HVM pirq backport (patches 0012/0013): there
+    # the guests do without pirqs; on Debian's the default (on) is kept
+    [ "$lab_xen" != ours ] || echo "hvm_pirq = 0"
 }
 wait_guest() { # wait_guest NAME PATTERN SECONDS
     i=0
@@ -284,6 +288,17 @@ if [ "$lab_mode" = failure ]; then
     left=$(ours_left); dom=$(xl list | grep -c '^gs ')
     [ $r != 0 ] && printf '%s\n' "$OUT" | grep -qi 'remapping' && [ -z "$left" ] && [ "$dom" = 0 ]
     result create-strict-refused $? "xl create exit $r; message: $(printf '%s\n' "$OUT" | grep -i 'remapping' | head -1 | cut -c1-300); leftovers: ${left:-none}"
+fi
+
+if [ "$lab_mode" = full ] && [ "$lab_xen" = stock ]; then
+    # HVM without pirqs needs the backport (patch 0012): Debian's Xen 4.17
+    # refuses the domain, and nothing is left behind
+    { hvmcfg gp auto ""; echo "hvm_pirq = 0"; } > /tmp/gp.cfg
+    x xl create -p /tmp/gp.cfg; r=$RC
+    x xl dmesg; m=$(printf '%s\n' "$OUT" | grep 'does not allow HVM domain creation' | tail -1)
+    dom=$(xl list | grep -c '^gp ')
+    [ $r != 0 ] && [ -n "$m" ] && [ "$dom" = 0 ]
+    result hvm-pirq-off-refused $? "xl create with hvm_pirq=0 on Debian's Xen: exit $r, domains left $dom; Xen: $(echo "$m" | cut -c1-200)"
 fi
 
 hvmcfg g1 auto "'$EDU1'" > /tmp/g1.cfg
@@ -344,6 +359,26 @@ printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}"; result pci-list $? "$(printf '%s
 x xl list -l g1
 il=$(printf '%s\n' "$OUT" | grep -E '"(pci_)?ims_policy"' | tr -s ' ' | tr '\n' ' ')
 [ -n "$il" ]; result list-l $? "$il"
+# HVM pirqs: libxl's choice (xl list -l: "pirq"), and what the guest sees:
+# XENFEAT_hvm_pirqs (bit 10 of /sys/hypervisor/properties/features) and
+# interrupts routed as pirqs ("xen-pirq" in /proc/interrupts).  Our Xen:
+# g1 has hvm_pirq = 0, so none of it; Debian's: g1 says nothing, and the
+# default stays 4.17's, on.
+if [ "$lab_mode" != failure ]; then
+    lp=$(printf '%s\n' "$OUT" | jget pirq)
+    gx=$(grep -a '^GUEST-XENFEAT ' /tmp/g1.console | head -1 | tr -d '\r')
+    gf=$(echo "$gx" | sed -n 's/.* features=\([0-9a-fA-F]*\) .*/\1/p')
+    gp=$(echo "$gx" | sed -n 's/.* xen-pirq=\([0-9]*\).*/\1/p')
+    fb=none; [ -z "$gf" ] || fb=$(( (0x$gf >> 10) & 1 ))
+    what="libxl pirq=${lp:-unset}; guest features=${gf:-none} (XENFEAT_hvm_pirqs=$fb) xen-pirq interrupts=${gp:-?}"
+    if [ "$lab_xen" = ours ]; then
+        [ "$lp" = False ] && [ "$fb" = 0 ] && [ "$gp" = 0 ]
+        result hvm-pirq-off $? "hvm_pirq = 0 on our Xen: $what"
+    else
+        [ "$lp" = True ] && [ "$fb" = 1 ]
+        result hvm-pirq-default $? "no hvm_pirq on Debian's Xen (default on): $what"
+    fi
+fi
 x xl pci-ims-list
 r=$RC; printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}" || r=1
 # the host line names the domain the device is passed through to

@@ -5,6 +5,9 @@
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 echo "GUEST-OK $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"
+# Xen's feature word 0 as the guest sees it (XENFEAT_hvm_pirqs is bit 10)
+# and how many interrupts it routes over event channels as pirqs
+echo "GUEST-XENFEAT features=$(cat /sys/hypervisor/properties/features 2>/dev/null || echo none) xen-pirq=$(grep -c xen-pirq /proc/interrupts)"
 seen=
 scan() {
     now=

@@ -70,6 +70,14 @@ setup() {
         xen=$B/xen-lab-xen
         gzip -dcf "$LAB_XEN" > "$xen"
     fi
+    # HVM pirqs (patches 0012/0013), full scenario: on our hypervisor g1 is
+    # created with hvm_pirq = 0; on Debian's the default stays on, and
+    # hvm_pirq = 0 is refused
+    case "$exp" in *lab_mode=full*)
+        if [ $labxen = ours ]; then pirq="hvm-pirq-off"
+        else pirq="hvm-pirq-off-refused hvm-pirq-default"; fi
+        markers=$(echo $markers | sed "s/ done\$/ $pirq done/") ;;
+    esac
 }
 
 boot() {
