@@ -311,6 +311,16 @@ _hidden void libxl__ims_probe_hv_remap(libxl__gc *gc, uint32_t domid,
                                        bool at_attach,
                                        libxl_pci_ims_facts *f);
 
+/*
+ * At domain creation, before the build info's defaults: a domain whose
+ * config has a device planned as remap (and that does not set hvm_pirq)
+ * is created without HVM pirqs, so that the guest's MSIs carry vectors
+ * Xen can remap.  Where remap is not planned (no flag in Xen, Intel, no
+ * remapping, policy off), 4.17's default stays.
+ */
+_hidden void libxl__ims_choose_hvm_pirq(libxl__gc *gc,
+                                        libxl_domain_config *d_config);
+
 /*----- the attach step (libxl_pci.c calls these) -----*/
 
 typedef struct libxl__ims_attach_state libxl__ims_attach_state;

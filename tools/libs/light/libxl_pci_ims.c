@@ -1409,6 +1409,65 @@ int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
                          libxl__ims_export_path(gc, domid, vdevfn));
 }
 
+/*----- domain creation -----*/
+
+/*
+ * The plan a device in a new domain's config would get, for
+ * libxl__ims_choose_hvm_pirq (identity, database, host facts and Xen's
+ * answer to the remap flag, with the guest's MSIs as a new domain's).
+ */
+static libxl_pci_ims_strategy new_domain_strategy(libxl__gc *gc,
+                                                  libxl_device_pci *pci)
+{
+    libxl_pci_ims_policy policy = effective_policy(pci->ims_policy);
+    const libxl_pci_ims_db_entry *entry = NULL;
+    const char *db_error = NULL;
+    libxl_pci_ims_strategy applied = LIBXL_PCI_IMS_STRATEGY_NONE;
+    libxl_pci_ims_plan plan;
+
+    libxl_pci_ims_plan_init(&plan);
+    if (policy == LIBXL_PCI_IMS_POLICY_OFF)
+        goto out;
+    if (libxl__ims_pci_identity(gc, pci, &plan.identity))
+        goto out;
+    entry = libxl__ims_lookup_device(gc, &plan.identity, &db_error);
+    if (libxl__ims_host_facts(gc, &plan.facts))
+        goto out;
+    plan.facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
+    libxl__ims_guest_msi_new_domain(&plan.facts);
+    libxl__ims_decide(gc, policy, entry, db_error, &plan.facts, &plan);
+    if (needs_hypervisor(&plan)) {
+        libxl__ims_probe_hv_remap(gc, DOMID_INVALID, pci, true, &plan.facts);
+        libxl__ims_decide(gc, policy, entry, db_error, &plan.facts, &plan);
+    }
+    applied = plan.applied;
+ out:
+    libxl_pci_ims_plan_dispose(&plan);
+    return applied;
+}
+
+void libxl__ims_choose_hvm_pirq(libxl__gc *gc, libxl_domain_config *d_config)
+{
+    libxl_domain_build_info *b_info = &d_config->b_info;
+
+    if (d_config->c_info.type != LIBXL_DOMAIN_TYPE_HVM ||
+        b_info->type != LIBXL_DOMAIN_TYPE_HVM ||
+        !libxl_defbool_is_default(b_info->u.hvm.pirq))
+        return;
+    for (int i = 0; i < d_config->num_pcidevs; i++) {
+        libxl_device_pci *pci = &d_config->pcidevs[i];
+
+        if (new_domain_strategy(gc, pci) != LIBXL_PCI_IMS_STRATEGY_REMAP)
+            continue;
+        LOG(INFO, "PCI device %04x:%02x:%02x.%u is planned as IMS remap: "
+            "the domain is created without HVM pirqs (hvm_pirq=0), so that "
+            "the guest's MSIs carry vectors Xen can remap", pci->domain,
+            pci->bus, pci->dev, pci->func);
+        libxl_defbool_set(&b_info->u.hvm.pirq, false);
+        return;
+    }
+}
+
 /*----- the attach step -----*/
 
 int libxl__ims_free_slot(const libxl__json_object *query_pci)

@@ -1006,6 +1006,56 @@ static void test_explain_attached_remap(void **state)
     intel_host_again();
 }
 
+static void pirq_config(libxl_domain_config *dc)
+{
+    libxl_domain_config_init(dc);
+    dc->c_info.type = LIBXL_DOMAIN_TYPE_HVM;
+    libxl_domain_build_info_init_type(&dc->b_info, LIBXL_DOMAIN_TYPE_HVM);
+    dc->pcidevs = calloc(1, sizeof(*dc->pcidevs));
+    dc->num_pcidevs = 1;
+    libxl_device_pci_init(&dc->pcidevs[0]);
+    dc->pcidevs[0].bus = 4;
+}
+
+/* At create, a domain with a device planned as remap gets no HVM pirqs,
+ * unless hvm_pirq is set; where remap is not planned it keeps them. */
+static void test_create_without_hvm_pirqs_for_remap(void **state)
+{
+    libxl_domain_config dc;
+    GC_INIT(ctx);
+
+    remap_host();
+    pirq_config(&dc);
+    libxl__ims_choose_hvm_pirq(gc, &dc);
+    assert_false(libxl_defbool_is_default(dc.b_info.u.hvm.pirq));
+    assert_false(libxl_defbool_val(dc.b_info.u.hvm.pirq));
+    assert_true(test_assign_calls > 0);
+
+    /* The administrator's choice stands. */
+    libxl_defbool_set(&dc.b_info.u.hvm.pirq, true);
+    libxl__ims_choose_hvm_pirq(gc, &dc);
+    assert_true(libxl_defbool_val(dc.b_info.u.hvm.pirq));
+
+    /* Debian's hypervisor lacks the remap flag: 4.17's default stays. */
+    libxl_defbool_unset(&dc.b_info.u.hvm.pirq);
+    test_ims_remap_errno = EINVAL;
+    libxl__ims_choose_hvm_pirq(gc, &dc);
+    assert_true(libxl_defbool_is_default(dc.b_info.u.hvm.pirq));
+
+    /* Policy off, or a device not planned as remap: likewise. */
+    test_ims_remap_errno = 0;
+    dc.pcidevs[0].ims_policy = LIBXL_PCI_IMS_POLICY_OFF;
+    libxl__ims_choose_hvm_pirq(gc, &dc);
+    assert_true(libxl_defbool_is_default(dc.b_info.u.hvm.pirq));
+    dc.pcidevs[0].ims_policy = LIBXL_PCI_IMS_POLICY_EXPORT;
+    libxl__ims_choose_hvm_pirq(gc, &dc);
+    assert_true(libxl_defbool_is_default(dc.b_info.u.hvm.pirq));
+
+    libxl_domain_config_dispose(&dc);
+    intel_host_again();
+    GC_FREE;
+}
+
 /* A hot-plug into a domain that has HVM pirqs: remap cannot serve it;
  * auto takes the next candidate and says why, strict refuses. */
 static void test_hotplug_into_a_pirq_domain(void **state)
@@ -1067,6 +1117,7 @@ int main(void)
         cmocka_unit_test(test_hv_remap_probe),
         cmocka_unit_test(test_attach_remap),
         cmocka_unit_test(test_hotplug_into_a_pirq_domain),
+        cmocka_unit_test(test_create_without_hvm_pirqs_for_remap),
         cmocka_unit_test(test_explain_attached_remap),
     };
 
