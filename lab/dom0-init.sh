@@ -365,7 +365,7 @@ il=$(printf '%s\n' "$OUT" | grep -E '"(pci_)?ims_policy"' | tr -s ' ' | tr '\n' 
 # the remap flag, so the default stays 4.17's, on.
 if [ "$lab_mode" != failure ]; then
     lp=$(printf '%s\n' "$OUT" | jget pirq)
-    gx=$(grep -a '^GUEST-XENFEAT ' /tmp/g1.console | head -1 | tr -d '\r')
+    gx=$(grep -ao 'GUEST-XENFEAT features=[0-9a-fA-Fnoe]* xen-pirq=[0-9]*' /tmp/g1.console | head -1)
     gf=$(echo "$gx" | sed -n 's/.* features=\([0-9a-fA-F]*\) .*/\1/p')
     gp=$(echo "$gx" | sed -n 's/.* xen-pirq=\([0-9]*\).*/\1/p')
     fb=none; [ -z "$gf" ] || fb=$(( (0x$gf >> 10) & 1 ))
