@@ -174,20 +174,21 @@ static void judge(judged *c, const libxl_pci_ims_facts *f)
                        "(XEN_DOMCTL_DEV_IMS_REMAP)");
             return;
         }
-        if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL) {
-            snprintf(c->why, sizeof(c->why), "the guest's MSIs are Xen "
-                     "event channels (%s), which carry no vector for Xen "
-                     "to remap: create the domain with hvm_pirq=0 or with "
-                     "the device in its config",
-                     source_of(f->guest_msi_source));
-            return;
-        }
+        /* Xen's answer first: where it lacks the flag, hvm_pirq=0 is
+         * no advice (such a Xen refuses it too). */
         if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
             snprintf(c->why, sizeof(c->why), "whether Xen accepts "
                      "XEN_DOMCTL_DEV_IMS_REMAP for this device is known "
                      "only at assignment (%s)",
                      source_of(f->hv_remap_source));
             unknown = true;
+        } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL) {
+            snprintf(c->why, sizeof(c->why), "the guest's MSIs are Xen "
+                     "event channels (%s), which carry no vector for Xen "
+                     "to remap: create the domain with hvm_pirq=0 or with "
+                     "the device in its config",
+                     source_of(f->guest_msi_source));
+            return;
         } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN) {
             snprintf(c->why, sizeof(c->why), "whether the guest's MSIs "
                      "carry a vector is not known (%s)",

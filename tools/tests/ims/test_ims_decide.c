@@ -67,11 +67,13 @@ static int usable(int cand, const libxl_pci_ims_facts *f)
         return NO;                       /* unknown counts as off */
     if (cand == REMAP_) {
         if (f->iommu != LIBXL_PCI_IMS_IOMMU_AMD ||
-            f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO ||
-            f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL)
+            f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO)
             return NO;
-        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ||
-            f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN)
+        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN)
+            return UNK;         /* Xen is asked before anything else */
+        if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL)
+            return NO;
+        if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN)
             return UNK;
         return OK;
     }
