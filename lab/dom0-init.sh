@@ -149,15 +149,18 @@ bdfkey() { echo "$1" | tr ':.' '--'; }   # 0000:00:05.0 -> 0000-00-05-0
 
 # ---------------------------------------------------------------- explain
 # The plans expected from the shipped lists (amd=remap|export,
-# intel=expose|export).  Xen answers the remap flag only for an assignable
-# device, so before pci-assignable-add remap is pending on AMD.
-# remap_here: auto takes remap at create (our hypervisor, AMD, remapping).
-if [ "$lab_iommu" = amd ]; then want=remap; else want=expose; fi
+# intel=expose|export).  edu is bound to pciback at boot, so Xen is asked
+# about the remap flag: Debian's Xen refuses it, ours accepts it (and a
+# new domain would be created without HVM pirqs).
+# remap_here: auto takes remap (our hypervisor, AMD, remapping).
 remap_here=no
 [ "$lab_iommu:$lab_ir:$lab_xen" = amd:on:ours ] && remap_here=yes
+if [ "$lab_iommu" = amd ]; then want=remap; else want=expose; fi
 if [ "$lab_ir" = off ]; then wantout=degraded; wantstrict=refused
-elif [ "$lab_iommu" = amd ]; then wantout=pending; wantstrict=pending
-elif [ "$lab_dm_ims" = yes ]; then wantout=applied; wantstrict=applied
+elif [ $remap_here = yes ]; then wantout=applied; wantstrict=applied
+elif [ "$lab_dm_ims" = yes ]; then
+    wantout=applied; [ "$lab_iommu" = amd ] && want=export
+    if [ "$lab_iommu" = amd ]; then wantstrict=refused; else wantstrict=applied; fi
 else wantout=degraded; wantstrict=refused; fi
 x xl pci-ims-explain "$EDU1"
 x xl pci-ims-explain -j "$EDU1"; J=$OUT
