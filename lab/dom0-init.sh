@@ -20,7 +20,7 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+mount -t tmpfs -o mode=0755 tmpfs /run   # as systemd mounts it: root-only, so libxl trusts the facts record
 mkdir -p /run/xen /run/xenstored /run/lock /var/lock /var/lib/xen /var/log/xen
 : > /etc/xen/xl.conf
 T0=$(cut -d. -f1 /proc/uptime)

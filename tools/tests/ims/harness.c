@@ -502,3 +502,61 @@ void test_set_strategy_list(libxl_pci_ims_strategy **l, int *n,
                          0);
     free(copy);
 }
+
+/* "n0,r5": a node's xenstore permissions, owner first (static buffer). */
+const char *test_xs_perms(struct xs_handle *xsh, const char *path)
+{
+    struct xs_permissions *p;
+    unsigned int n, i;
+    static char buf[256];
+
+    p = xs_get_permissions(xsh, XBT_NULL, path, &n);
+    if (!p) return NULL;
+    buf[0] = '\0';
+    for (i = 0; i < n; i++) {
+        char c = p[i].perms == XS_PERM_NONE ? 'n' :
+                 p[i].perms == XS_PERM_READ ? 'r' :
+                 p[i].perms == XS_PERM_WRITE ? 'w' : 'b';
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%c%u",
+                 i ? "," : "", c, p[i].id);
+    }
+    free(p);
+    return buf;
+}
+
+/* Every node under roots as "path=value" lines (with " (perms)" when
+ * with_perms), for comparing the store before and after. */
+char *test_xs_dump(struct xs_handle *xsh, const char *const *roots,
+                   unsigned int nroots, bool with_perms)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    for (unsigned int r = 0; r < nroots; r++) {
+        char *stack[256];
+        int sp = 0;
+
+        stack[sp++] = strdup(roots[r]);
+        while (sp) {
+            char *path = stack[--sp];
+            unsigned int vlen, n, i;
+            char *v = xs_read(xsh, XBT_NULL, path, &vlen);
+            char **kids;
+
+            if (v && with_perms)
+                fprintf(f, "%s=%s (%s)\n", path, v, test_xs_perms(xsh, path));
+            else if (v)
+                fprintf(f, "%s=%s\n", path, v);
+            free(v);
+            kids = xs_directory(xsh, XBT_NULL, path, &n);
+            for (i = 0; kids && i < n && sp < 255; i++)
+                if (asprintf(&stack[sp++], "%s/%s", path, kids[i]) < 0)
+                    fail();
+            free(kids);
+            free(path);
+        }
+    }
+    fclose(f);
+    return out;
+}

@@ -146,6 +146,13 @@ int test_ims_attach_prepare(libxl_ctx *ctx, uint32_t domid, int bus,
  * libxl_internal.h may not call. */
 int test_pci_add(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci);
 
+struct xs_handle;
+/* xenstore as text: a node's permissions ("n0,r5"), and every node
+ * under roots ("path=value" lines, with " (perms)" when with_perms). */
+const char *test_xs_perms(struct xs_handle *xsh, const char *path);
+char *test_xs_dump(struct xs_handle *xsh, const char *const *roots,
+                   unsigned int nroots, bool with_perms);
+
 /* Database entries' strategy lists, as "remap|export". */
 const char *test_strategy_list(const libxl_pci_ims_strategy *l, int n);
 void test_set_strategy_list(libxl_pci_ims_strategy **l, int *n,

@@ -243,37 +243,11 @@ static bool xs_exists(const char *path)
 /* Every node under the guest's home, /libxl/pci and /libxl/<domid>. */
 static char *dump_store(void)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    const char *roots[] = { "/local/domain/31993", "/libxl/pci",
-                            "/libxl/31993" };
+    static const char *const roots[] = { "/local/domain/31993", "/libxl/pci",
+                                         "/libxl/31993" };
 
-    for (unsigned r = 0; r < 3; r++) {
-        char *stack[256];
-        int sp = 0;
-
-        stack[sp++] = strdup(roots[r]);
-        while (sp) {
-            char *path = stack[--sp];
-            char *v = xs_get(path);
-            char **kids;
-            unsigned int n, i;
-
-            if (v) {
-                fprintf(f, "%s=%s\n", path, v);
-                free(v);
-            }
-            kids = xs_directory(ctx->xsh, XBT_NULL, path, &n);
-            for (i = 0; kids && i < n && sp < 255; i++)
-                if (asprintf(&stack[sp++], "%s/%s", path, kids[i]) < 0)
-                    fail();
-            free(kids);
-            free(path);
-        }
-    }
-    fclose(f);
-    return out;
+    return test_xs_dump(ctx->xsh, roots, sizeof(roots) / sizeof(roots[0]),
+                        false);
 }
 
 /* The lines of now that are not in before: what an attach left. */

@@ -68,58 +68,18 @@ static char *xs_get(const char *path)
     return xs_read(ctx->xsh, XBT_NULL, path, &len);
 }
 
-static char *perms_of(const char *path)
+static const char *perms_of(const char *path)
 {
-    struct xs_permissions *p;
-    unsigned int n, i;
-    static char buf[256];
-
-    p = xs_get_permissions(ctx->xsh, XBT_NULL, path, &n);
-    if (!p) return NULL;
-    buf[0] = '\0';
-    for (i = 0; i < n; i++) {
-        char c = p[i].perms == XS_PERM_NONE ? 'n' :
-                 p[i].perms == XS_PERM_READ ? 'r' :
-                 p[i].perms == XS_PERM_WRITE ? 'w' : 'b';
-        sprintf(buf + strlen(buf), "%s%c%u", i ? "," : "", c, p[i].id);
-    }
-    free(p);
-    return buf;
+    return test_xs_perms(ctx->xsh, path);
 }
 
 /* Everything under /local/domain/DOMID and /libxl/pci, as text. */
 static char *dump_store(void)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    const char *roots[] = { "/local/domain/31990", "/libxl/pci" };
+    static const char *const roots[] = { "/local/domain/31990", "/libxl/pci" };
 
-    for (unsigned r = 0; r < 2; r++) {
-        char *stack[256];
-        int sp = 0;
-
-        stack[sp++] = strdup(roots[r]);
-        while (sp) {
-            char *path = stack[--sp];
-            char *v = xs_get(path);
-            char **kids;
-            unsigned int n, i;
-
-            if (v) {
-                fprintf(f, "%s=%s (%s)\n", path, v, perms_of(path));
-                free(v);
-            }
-            kids = xs_directory(ctx->xsh, XBT_NULL, path, &n);
-            for (i = 0; kids && i < n && sp < 255; i++)
-                if (asprintf(&stack[sp++], "%s/%s", path, kids[i]) < 0)
-                    fail();
-            free(kids);
-            free(path);
-        }
-    }
-    fclose(f);
-    return out;
+    return test_xs_dump(ctx->xsh, roots, sizeof(roots) / sizeof(roots[0]),
+                        true);
 }
 
 /*
