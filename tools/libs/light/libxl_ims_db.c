@@ -897,9 +897,10 @@ static bool writable_by_others(const struct stat *st)
  * Like sshd's StrictModes: a database decides what the toolstack tells
  * the device model, so only root may be able to change it: the file, and
  * every directory above it up to / (whoever can write one of them can put
- * another file in its place; a sticky directory such as /tmp lets anyone
- * add a file, so it is no exception).  path has no symbolic link left
- * (realpath); link_note says what the name given was a link to.
+ * another file in its place).  A sticky directory (/tmp) is the one
+ * exception: there others cannot rename or remove root's entry below it,
+ * which has already been checked to be root's.  path has no symbolic link
+ * left (realpath); link_note says what the name given was a link to.
  */
 static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
                                  const char *file, const char *path,
@@ -948,7 +949,7 @@ static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
                      link_note);
             return !strict_perms;
         }
-        if (writable_by_others(&st)) {
+        if (writable_by_others(&st) && !(st.st_mode & S_ISVTX)) {
             add_diag(gc, db, sev, file, 0, 0, "its directory %s can be "
                      "written by others than root: %s (fix: chown root %s; "
                      "chmod go-w %s, or move the file)%s", dir, what, dir,

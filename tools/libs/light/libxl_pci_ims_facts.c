@@ -87,11 +87,12 @@ const char *libxl__ims_untrusted(libxl__gc *gc, const char *path)
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return GCSPRINTF("%s is not a regular file", resolved);
     dir = libxl__strdup(gc, resolved);
-    for (;;) {
+    for (bool below = false;; below = true) {
         if (st.st_uid != 0)
             return GCSPRINTF("%s is owned by uid %u, not root", dir,
                              (unsigned)st.st_uid);
-        if (others_can_write(&st))
+        /* A sticky directory keeps root's entry (checked already) root's. */
+        if (others_can_write(&st) && !(below && (st.st_mode & S_ISVTX)))
             return GCSPRINTF("%s can be written by others than root", dir);
         if (!strcmp(dir, "/"))
             return NULL;

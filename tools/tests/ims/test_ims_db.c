@@ -681,17 +681,24 @@ static void test_owner_and_mode(void **state)
     db = load_env(p, true);
     assert_diag(db, ERR, p, 0, 0, "its directory");
     assert_int_equal(db->nr_entries, 0);
-    /* A sticky directory (/tmp) is no exception: others can add files. */
+    /* A sticky directory (/tmp): others can add files but not rename or
+     * remove root's, so root's file there is root's alone... */
     p = write_mode(sticky, "a.cfg", "17cb:1103\n", 0644);
     db = load_env(p, true);
-    assert_diag(db, ERR, p, 0, 0, "its directory");
+    assert_clean(db);
+    assert_int_equal(db->nr_entries, 1);
+    /* ...and a file someone else made there is theirs: refused. */
+    p = write_mode(sticky, "b.cfg", "17cb:1103\n", 0644);
+    assert_int_equal(chown(p, 65534, 0), 0);
+    db = load_env(p, true);
+    assert_diag(db, ERR, p, 0, 0, "owned by uid 65534, not root: refused");
     assert_int_equal(db->nr_entries, 0);
 }
 
 /*
  * Every directory above a database file, up to /, must be root's and
- * closed to others (a sticky /tmp is no exception): whoever can rename
- * any of them can put another file in its place.
+ * closed to others (or sticky, as /tmp): whoever can rename any of them
+ * can put another file in its place.
  */
 static void test_every_ancestor_is_checked(void **state)
 {

@@ -85,11 +85,11 @@ static int teardown(void **state)
 
 static void set_iommu(const char *iommu)
 {
-    char dir[512], text[128];
+    char dir[512], text[256];
 
     snprintf(dir, sizeof(dir), "%s/var/run/xen", root);
-    snprintf(text, sizeof(text), "iommu=%s\nintremap=on\nsource=test\n",
-             iommu);
+    snprintf(text, sizeof(text), TEST_BOOT_LINE "iommu=%s\nintremap=on\n"
+             "source=test\n", iommu);
     test_write_file(dir, "ims-host-facts", text);
 }
 
