@@ -14,8 +14,8 @@ command -v qemu-system-x86_64 >/dev/null || need_install="$need_install qemu-sys
 [ -x /usr/libexec/xen-qemu-system-i386 ] || need_install="$need_install qemu-system-xen"
 if [ -n "$need_install" ]; then
     echo "lab: apt-get install$need_install"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need_install >/dev/null
+    apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q $need_install >/dev/null
 fi
 
 # The kernel: whatever linux-image-amd64 points at today.

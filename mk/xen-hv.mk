@@ -30,8 +30,8 @@ xen-hypervisor-deps:
 	        echo "xen-hypervisor: missing packages:$$missing (run as root, or install them)" >&2; \
 	        exit 1; fi; \
 	    echo "xen-hypervisor: installing$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $$missing; \
 	fi
 
 # Debian's kconfig, from the debian.tar.xz that "apt-get source" fetched with

@@ -14,8 +14,8 @@ install_missing() {
     [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root, or install them)"
     say "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    apt-get -o DPkg::Lock::Timeout=900 update -q
+    apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}"
 }
 
 # apt-get source needs deb-src entries: add ones mirroring the deb entries.
@@ -36,5 +36,5 @@ ensure_deb_src() {
     else
         die "cannot find apt sources to mirror as deb-src ($alt)"
     fi
-    apt-get update -q
+    apt-get -o DPkg::Lock::Timeout=900 update -q
 }
