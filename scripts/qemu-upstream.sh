@@ -115,23 +115,27 @@ sync() {
 }
 
 # scripts/qemu-tree.sh's flags, with what QEMU 8.1/9.0 changed: no
-# --with-git-submodules, pixman is a feature of its own (VNC needs it),
-# and nothing is downloaded at configure time.
+# --with-git-submodules, nothing is downloaded at configure time, and
+# (9.0, where pixman is a feature of its own) --enable-pixman, which VNC
+# needs.
 CONFIGURE_FLAGS="--prefix=/usr --sysconfdir=/etc --localstatedir=/var
   --libexecdir=/usr/lib/qemu
   --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
   --disable-install-blobs --disable-docs --disable-tools
   --without-default-features --disable-werror
   --enable-xen --enable-xen-pci-passthrough --target-list=i386-softmmu
-  --disable-tcg --disable-kvm --audio-drv-list= --enable-vnc --enable-pixman
+  --disable-tcg --disable-kvm --audio-drv-list= --enable-vnc
   --enable-avx2 --enable-fdt=system --disable-download"
 
 configure() {
     [ -f "$TREE/build/build.ninja" ] && return 0
     say "configuring qemu-system-i386 $VERSION (Xen device model)"
     mkdir -p "$TREE/build"
+    local flags=$CONFIGURE_FLAGS
+    grep -q "^option('pixman'" "$TREE/meson_options.txt" &&
+        flags="$flags --enable-pixman"
     # shellcheck disable=SC2086
-    (cd "$TREE/build" && ../configure $CONFIGURE_FLAGS \
+    (cd "$TREE/build" && ../configure $flags \
         > "$BUILD/qemu-$series-configure.log" 2>&1) ||
         { tail -30 "$BUILD/qemu-$series-configure.log" >&2;
           rm -f "$TREE/build/build.ninja";
