@@ -49,8 +49,7 @@ build: configure
 # the patched and the stock device model; the device model's own suites
 # (make check-qemu-dm: xen_pt_ims.c's unit test, QMP); the guest patches'
 # parsing (mk/guest-linux.mk; no kernel tree needed) and the proof's guest
-# program (mk/proof.mk; cmocka only); Qubes' PCI template with ims=
-# (mk/qubes.mk: a few seconds); then the lab's smoke run
+# program (mk/proof.mk; cmocka only); then the lab's smoke run
 # (mk/lab.mk: a real Xen 4.17 booted in QEMU, about 2 minutes) on
 # Debian's hypervisor and on ours (make xen-hypervisor, 2 more minutes to
 # build it); IMS_LAB=no skips both.  Each suite prints its own summary; a
@@ -62,7 +61,6 @@ check: build
 	    $(XMAKE) -C $(XEN)/tools/tests/ims check
 	@$(MAKE) -s check-qemu-dm
 	@$(MAKE) -s check-guest
-	@$(MAKE) -s check-qubes
 	@echo "== guest: ims-probe (the proof's guest program)"
 	@$(MAKE) -s proof-test 2>&1
 	@$(if $(filter 0 no,$(IMS_LAB)),echo "== lab: skipped (IMS_LAB=$(IMS_LAB))",$(MAKE) -s check-lab 2>&1 && $(MAKE) -s check-lab-hv 2>&1)

@@ -1,6 +1,7 @@
 # Qubes OS: qubes-core-admin's PCI device template with the "ims" option
-# (ecosystem/qubes/, docs/qubes.md).  "make check" runs check-qubes (a few
-# seconds).
+# (ecosystem/qubes/, docs/qubes.md).  A target of its own, not part of
+# "make check": its inputs are Qubes' files, which come from GitHub or a
+# clone, and a build machine that reaches only Debian's archive has neither.
 #
 #   make check-qubes   take the pinned qubes-core-admin files of
 #                      ecosystem/qubes/source.conf (R4.3 and R4.2), apply
