@@ -10,6 +10,7 @@ TOP    := $(CURDIR)
 BUILD  ?= $(TOP)/build
 XEN    := $(BUILD)/xen
 JOBS   ?= $(shell nproc)
+PKG_CONFIG ?= pkg-config
 export BUILD
 
 ifeq ($(V),1)
@@ -53,11 +54,14 @@ build: configure
 # (mk/lab.mk: a real Xen 4.17 booted in QEMU, about 2 minutes) on
 # Debian's hypervisor and on ours (make xen-hypervisor, 2 more minutes to
 # build it); IMS_LAB=no skips both.  Each suite prints its own summary; a
-# suite whose tests were all skipped counts as failed; the exit status is
-# non-zero when any of them failed.
+# suite that skipped a test counts as failed (a skip is not a pass); the
+# exit status is non-zero when any of them failed.  check-series-files
+# checks that every new file is in a patch of the mailed series
+# (patches/series-files, mk/series.mk).
 check: build
+	@$(MAKE) -s check-series-files
 	@$(MAKE) -s qemu
-	@IMS_QEMU_PATCHED=$(QEMU_BIN) IMS_QEMU_STOCK=$(QEMU_STOCK) \
+	@IMS_QEMU_PATCHED=$(QEMU_BIN) IMS_QEMU_STOCK=$(QEMU_STOCK) IMS_REPO=$(TOP) \
 	    $(XMAKE) -C $(XEN)/tools/tests/ims check
 	@$(MAKE) -s check-qemu-dm
 	@$(MAKE) -s check-guest

@@ -57,13 +57,14 @@ guest-linux-patches:
 $(GUEST_TESTOUT)/test_guest_parse: $(GUEST_TESTDIR)/test_guest_parse.c $(GUEST_PARSE_H)
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_TEST_CFLAGS) -I$(TOP)/guest/linux \
-	    -DLIBXL_PCI_IMS_C='"$(TOP)/tools/libs/light/libxl_pci_ims.c"' \
-	    -DQEMU_EXPORT_PATCH='"$(firstword $(wildcard $(TOP)/patches/qemu/0003-*.patch))"' \
-	    -o $@ $< $(shell pkg-config --cflags --libs cmocka)
+	    -o $@ $< $(shell $(PKG_CONFIG) --cflags --libs cmocka)
 
+# test_guest_parse holds the header to the directory the built libxl
+# creates (the x-ims-path of a plan of the built xl): make builds xl.
 check-guest:
 	@$(MAKE) -s $(GUEST_TESTOUT)/test_guest_parse
 	@echo "== guest: test_guest_parse"
-	@$(GUEST_TESTOUT)/test_guest_parse 2>&1
+	@p=$$($(TOP)/tools/tests/ims/guest/libxl-export-path.sh $(XEN)) || exit 1; \
+	IMS_LIBXL_EXPORT_PATH=$$p $(GUEST_TESTOUT)/test_guest_parse 2>&1
 	@echo "== guest: copies of xen_ims_parse.h in the patches"
 	@$(TOP)/guest/linux/check-copies.sh

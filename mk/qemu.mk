@@ -70,12 +70,12 @@ qemu-reset:
 # stand-in for qemu/osdep.h.
 $(QEMU_TESTOUT)/test_xen_pt_ims: $(QEMU_TESTDIR)/test_xen_pt_ims.c \
 		$(QEMU_TESTDIR)/include/qemu/osdep.h $(QEMU_IMS_C) \
-		$(QEMU_SRC)/hw/xen/xen_pt_ims.h
+		$(QEMU_SRC)/hw/xen/xen_pt_ims.h $(TOP)/guest/linux/xen_ims_parse.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
-	    -I$(QEMU_TESTDIR)/include -I$(QEMU_SRC)/hw/xen -o $@ \
+	    -I$(QEMU_TESTDIR)/include -I$(QEMU_SRC)/hw/xen -I$(TOP)/guest/linux -o $@ \
 	    $(QEMU_TESTDIR)/test_xen_pt_ims.c $(QEMU_IMS_C) \
-	    $(shell pkg-config --cflags --libs cmocka)
+	    $(shell $(PKG_CONFIG) --cflags --libs cmocka)
 
 check-qemu-unit: qemu-sync
 	@$(MAKE) -s $(QEMU_TESTOUT)/test_xen_pt_ims

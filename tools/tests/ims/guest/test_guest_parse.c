@@ -5,11 +5,10 @@
  *
  * The same header is a file of the kernel patches; make check-guest also
  * checks that the patches carry an identical copy.  Besides the header's
- * own behaviour, this test holds it to its two peers, read from this
- * repository: the directory libxl creates (tools/libs/light/
- * libxl_pci_ims.c) and the keys and value formats QEMU's x-ims=export
- * writes (patches/qemu/, 0003).  Paths come from LIBXL_PCI_IMS_C and
- * QEMU_EXPORT_PATCH (compiled-in defaults, overridable in the environment).
+ * own behaviour, this test holds it to the directory the built libxl
+ * creates (IMS_LIBXL_EXPORT_PATH, from the built xl's plan: see
+ * libxl-export-path.sh); QEMU's unit test holds it to the keys and value
+ * formats x-ims=export writes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,14 +20,6 @@
 #include <cmocka.h>
 
 #include "xen_ims_parse.h"
-
-#ifndef LIBXL_PCI_IMS_C
-#define LIBXL_PCI_IMS_C "tools/libs/light/libxl_pci_ims.c"
-#endif
-#ifndef QEMU_EXPORT_PATCH
-#define QEMU_EXPORT_PATCH \
-    "patches/qemu/0003-xen_pt-x-ims-export-publish-the-physical-MSI-address.patch"
-#endif
 
 #define SENTINEL 0xa5a5a5a5u
 
@@ -244,40 +235,35 @@ static void test_msg_window(void **st)
     }
 }
 
-/* ---- the peers: libxl's directory, QEMU's keys and formats ------------- */
+/* ---- the peer: the directory libxl creates ------------------------------ */
 
-static char *slurp(const char *env, const char *dflt)
-{
-    const char *path = getenv(env) ? getenv(env) : dflt;
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    if (!f)
-        fail_msg("cannot open %s (%s): set %s", path, env, env);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc(n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
+/*
+ * IMS_LIBXL_EXPORT_PATH is the x-ims-path of a plan the built libxl made
+ * (make check-guest runs tools/tests/ims/guest/libxl-export-path.sh): it
+ * must be the guest's home plus XEN_IMS_DIR_FMT of the device's devfn.
+ * The keys and value formats of the device model are held to this header
+ * by QEMU's unit test (tools/tests/ims/qemu/test_xen_pt_ims.c), which
+ * parses what xen_pt_ims_export_keys() writes with it.
+ */
 static void test_dir_matches_libxl(void **st)
 {
-    char *src = slurp("LIBXL_PCI_IMS_C", LIBXL_PCI_IMS_C);
-    char want[64], buf[32];
+    const char *path = getenv("IMS_LIBXL_EXPORT_PATH");
+    unsigned int domid, devfn;
+    int home = 0, end = 0;
+    char buf[32];
 
     (void)st;
-    /* libxl: "/local/domain/%u/" + our relative directory */
-    snprintf(want, sizeof(want), "\"/local/domain/%%u/%s\"", XEN_IMS_DIR_FMT);
-    if (!strstr(src, want))
-        fail_msg("libxl_pci_ims.c has no %s: the guest would look in the "
-                 "wrong place", want);
-    free(src);
+    if (!path || !*path)
+        fail_msg("IMS_LIBXL_EXPORT_PATH is not set: run make check-guest, "
+                 "which asks the built xl for it (make builds xl)");
+    if (sscanf(path, "/local/domain/%u/%n", &domid, &home) != 1 || !home)
+        fail_msg("libxl's export path %s is not under a guest's home", path);
+    if (sscanf(path + home, "device/pci-ims/%x%n", &devfn, &end) != 1 ||
+        path[home + end])
+        fail_msg("libxl's export path %s: no device/pci-ims/<devfn>", path);
+    snprintf(buf, sizeof(buf), XEN_IMS_DIR_FMT, devfn);
+    if (strcmp(path + home, buf))
+        fail_msg("libxl creates %s, the guest looks in ~/%s", path, buf);
 
     /* "%x" of the devfn: slot 5 function 0 is "28", devfn 0 is "0" */
     snprintf(buf, sizeof(buf), XEN_IMS_DIR_FMT, 0x28u);
@@ -286,47 +272,6 @@ static void test_dir_matches_libxl(void **st)
     assert_string_equal(buf, "device/pci-ims/0");
     snprintf(buf, sizeof(buf), XEN_IMS_DIR_FMT, 0xffu);
     assert_string_equal(buf, "device/pci-ims/ff");
-}
-
-/* The value of keys[i].key / the format written to keys[i].value. */
-static const char *find_after(const char *text, const char *needle)
-{
-    const char *p = strstr(text, needle);
-
-    if (!p)
-        fail_msg("QEMU patch has no %s", needle);
-    return p + strlen(needle);
-}
-
-static void test_keys_match_qemu(void **st)
-{
-    char *patch = slurp("QEMU_EXPORT_PATCH", QEMU_EXPORT_PATCH);
-    static const char *keys[] = {
-        XEN_IMS_KEY_ADDR_LO, XEN_IMS_KEY_ADDR_HI, XEN_IMS_KEY_DATA,
-    };
-    static const char *fmts[] = { "\"0x%08x\"", "\"0x%08x\"", "\"0x%04x\"" };
-    char needle[64];
-
-    (void)st;
-    for (int i = 0; i < 3; i++) {
-        snprintf(needle, sizeof(needle), "keys[%d].key = \"", i);
-        const char *k = find_after(patch, needle);
-        if (strncmp(k, keys[i], strlen(keys[i])) || k[strlen(keys[i])] != '"')
-            fail_msg("QEMU writes keys[%d] as %.20s, the guest reads %s", i,
-                     k, keys[i]);
-
-        snprintf(needle, sizeof(needle), "snprintf(keys[%d].value, ", i);
-        const char *f = find_after(patch, needle);
-        f = strchr(f, ',');
-        assert_non_null(f);
-        if (strncmp(f + 2, fmts[i], strlen(fmts[i])))
-            fail_msg("QEMU formats keys[%d] as %.12s, expected %s", i, f + 2,
-                     fmts[i]);
-    }
-    /* state: "bound" and "pending", the only two words it writes */
-    assert_non_null(strstr(patch, "snprintf(keys[3].value, XEN_PT_IMS_VALUE_MAX, \"bound\")"));
-    assert_non_null(strstr(patch, "snprintf(keys[3].value, XEN_PT_IMS_VALUE_MAX, \"pending\")"));
-    free(patch);
 }
 
 int main(void)
@@ -340,7 +285,6 @@ int main(void)
         cmocka_unit_test(test_msg_bad),
         cmocka_unit_test(test_msg_window),
         cmocka_unit_test(test_dir_matches_libxl),
-        cmocka_unit_test(test_keys_match_qemu),
     };
 
     return cmocka_run_group_tests_name("guest: xen_ims_parse.h", tests,

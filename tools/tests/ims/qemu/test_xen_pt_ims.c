@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "xen_pt_ims.h"
+#include "xen_ims_parse.h"    /* guest/linux: the guest patches' parser */
 
 #define EMU  0xfee0100cu    /* what the guest wrote (emulated) */
 #define PHYS 0xfee0f018u    /* what Xen programmed (physical): VT-d's
@@ -278,6 +279,52 @@ static void test_export_keys(void **state)
 }
 
 /*
+ * What x-ims=export writes is what the guest's driver reads: the keys and
+ * values xen_pt_ims_export_keys() produces, looked up and parsed with the
+ * guest patches' own parser (guest/linux/xen_ims_parse.h), give back the
+ * message, and the unbound state is one the guest knows.
+ */
+static const char *key_value(const XenPTIMSKey *k, const char *key)
+{
+    for (int i = 0; i < XEN_PT_IMS_EXPORT_KEYS; i++) {
+        if (!strcmp(k[i].key, key))
+            return k[i].value;
+    }
+    fail_msg("x-ims=export writes no key %s, which the guest reads", key);
+    return NULL;
+}
+
+static void test_export_keys_guest_reads(void **state)
+{
+    static const struct { uint32_t lo, hi, data; bool is_64; } msgs[] = {
+        { 0xfee0f018, 0, 0x1, false },
+        { 0xfee00000, 0, 0x40ff, true },
+        { 0xfeeffffc, 0x12345600, 0xffff, true },
+    };
+    XenPTIMSKey k[XEN_PT_IMS_EXPORT_KEYS];
+    struct xen_ims_msg m;
+    const char *why;
+
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        xen_pt_ims_export_keys(true, msgs[i].lo, msgs[i].hi, msgs[i].data, k);
+        assert_int_equal(xen_ims_parse_state(key_value(k, XEN_IMS_KEY_STATE)),
+                         XEN_IMS_STATE_BOUND);
+        why = xen_ims_parse_msg(key_value(k, XEN_IMS_KEY_ADDR_LO),
+                                key_value(k, XEN_IMS_KEY_ADDR_HI),
+                                key_value(k, XEN_IMS_KEY_DATA),
+                                msgs[i].is_64, &m);
+        if (why)
+            fail_msg("the guest refuses what x-ims=export wrote: %s", why);
+        assert_int_equal(m.addr_lo, msgs[i].lo);
+        assert_int_equal(m.addr_hi, msgs[i].hi);
+        assert_int_equal(m.data, msgs[i].data);
+    }
+    xen_pt_ims_export_keys(false, 0xfee0f018, 0, 1, k);
+    assert_int_equal(xen_ims_parse_state(key_value(k, XEN_IMS_KEY_STATE)),
+                     XEN_IMS_STATE_PENDING);
+}
+
+/*
  * x-ims=export writes xenstore only when what it would write changed:
  * a guest that keeps writing its MSI data (each write is a rebind in
  * QEMU) must not cost the shared xenstored a transaction every time.
@@ -401,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_props),
         cmocka_unit_test(test_path_length),
         cmocka_unit_test(test_export_keys),
+        cmocka_unit_test(test_export_keys_guest_reads),
         cmocka_unit_test(test_export_only_changes),
         cmocka_unit_test(test_export_retries_after_failure),
     };
