@@ -8,15 +8,13 @@ set -eu
 : "${LAB:?}"
 DEBS=$LAB/debs
 ROOT=$LAB/deb
+TOP=$(cd "$(dirname "$0")/.." && pwd)
 
-need_install=
-command -v qemu-system-x86_64 >/dev/null || need_install="$need_install qemu-system-x86"
-[ -x /usr/libexec/xen-qemu-system-i386 ] || need_install="$need_install qemu-system-xen"
-if [ -n "$need_install" ]; then
-    echo "lab: apt-get install$need_install"
-    apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q $need_install >/dev/null
-fi
+die() { echo "lab: error: $*" >&2; exit 1; }
+say() { echo "lab: $*"; }
+# shellcheck source=../scripts/debian-lib.sh
+. "$TOP/scripts/debian-lib.sh"
+install_missing qemu-system-x86 qemu-system-xen
 
 # The kernel: whatever linux-image-amd64 points at today.
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |

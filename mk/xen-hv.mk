@@ -11,55 +11,18 @@
 #   make xen-hypervisor-clean  remove $(BUILD)/xen-hv
 
 XEN_HV        := $(BUILD)/xen-hv
-XEN_HV_OBJ    := $(XEN_HV)/obj
-XEN_HV_KCONF  := $(XEN_HV)/xen-kconfig
-XEN_HV_DEPS   := bison flex python3 build-essential xz-utils
-# Debian's make_args_xen without its -ffile-prefix-map: out of tree, the
-# mapped __FILE__ that arch/x86/usercopy.c includes would not resolve.
-XEN_HV_ARGS   := XEN_TARGET_ARCH=x86_64 O=$(XEN_HV_OBJ)
+XEN_HV_SH     := BUILD=$(BUILD) XMAKE="$(XMAKE)" $(TOP)/scripts/xen-hv.sh
 
 .PHONY: xen-hypervisor xen-hypervisor-deps xen-hypervisor-clean
 
 # bison and flex are needed by Kconfig; the tools build does not need them.
 xen-hypervisor-deps:
-	@missing=; for p in $(XEN_HV_DEPS); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
-	        missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	    if [ "$$(id -u)" != 0 ]; then \
-	        echo "xen-hypervisor: missing packages:$$missing (run as root, or install them)" >&2; \
-	        exit 1; fi; \
-	    echo "xen-hypervisor: installing$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 update -q && \
-	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $$missing; \
-	fi
+	@$(XEN_HV_SH) deps
 
-# Debian's kconfig, from the debian.tar.xz that "apt-get source" fetched with
-# the .orig tarball; its sha256 is checked against the .dsc, whose own
-# checksum apt verified against the signed archive.
+# Debian's kconfig (debian/xen-kconfig of the pinned debian.tar.xz, checked
+# against the .dsc), olddefconfig, then the build (scripts/xen-hv.sh).
 xen-hypervisor: sync xen-hypervisor-deps
-	@set -e; . $(TOP)/xen-source.conf; \
-	dsc=$(BUILD)/dl/xen_$${XEN_DEB_VERSION}.dsc; \
-	tar=$$(sed -n 's/^ [0-9a-f]\{64\} [0-9]* \(xen_.*\.debian\.tar\.xz\)$$/\1/p' $$dsc | head -n1); \
-	[ -n "$$tar" ] && [ -f $(BUILD)/dl/$$tar ] || { \
-	    echo "xen-hypervisor: no debian.tar.xz listed in $$dsc (run: make fetch)" >&2; exit 1; }; \
-	want=$$(sed -n "/^Checksums-Sha256:/,/^[^ ]/s/^ \([0-9a-f]\{64\}\) [0-9]* $$tar\$$/\1/p" $$dsc); \
-	got=$$(sha256sum $(BUILD)/dl/$$tar | cut -d' ' -f1); \
-	[ "$$want" = "$$got" ] || { \
-	    echo "xen-hypervisor: $$tar: sha256 $$got, $$dsc says $$want" >&2; exit 1; }; \
-	mkdir -p $(XEN_HV_OBJ); \
-	tar -xJOf $(BUILD)/dl/$$tar debian/xen-kconfig > $(XEN_HV_KCONF).new; \
-	if ! cmp -s $(XEN_HV_KCONF).new $(XEN_HV_KCONF) || [ ! -f $(XEN_HV_OBJ)/.config ]; then \
-	    echo "xen-hypervisor: configuring (debian/xen-kconfig, olddefconfig)"; \
-	    cp $(XEN_HV_KCONF).new $(XEN_HV_OBJ)/.config; \
-	    $(XMAKE) -C $(XEN)/xen $(XEN_HV_ARGS) olddefconfig; \
-	fi; \
-	mv -f $(XEN_HV_KCONF).new $(XEN_HV_KCONF); \
-	echo "xen-hypervisor: building xen.gz in $(XEN_HV_OBJ)"; \
-	$(XMAKE) -C $(XEN)/xen $(XEN_HV_ARGS); \
-	cp -f $(XEN_HV_OBJ)/xen.gz $(XEN_HV)/xen.gz; \
-	cp -f $(XEN_HV_OBJ)/.config $(XEN_HV)/config; \
-	echo "xen-hypervisor: $(XEN_HV)/xen.gz"
+	@$(XEN_HV_SH) build
 
 xen-hypervisor-clean:
 	rm -rf $(XEN_HV)

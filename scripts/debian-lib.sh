@@ -1,6 +1,12 @@
 # Shared by the scripts that fetch Debian sources and install build
 # dependencies (scripts/xen-tree.sh, scripts/qemu-tree.sh,
-# guest/linux/kernel-tree.sh).  Sourced; the caller defines die and say.
+# scripts/xen-hv.sh, lab/fetch.sh, guest/linux/kernel-tree.sh).  Sourced;
+# the caller defines die and say.  Also brings scripts/lib.sh (sha256
+# pins, patch queues).  Run as a script, it calls a function of its own:
+#   scripts/debian-lib.sh install_missing PACKAGE...
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Installs the named packages that are not installed yet (apt-get update
 # first), as root; without root, names them and stops.
@@ -38,3 +44,14 @@ ensure_deb_src() {
     fi
     apt-get -o DPkg::Lock::Timeout=900 update -q
 }
+
+# Run as a script: debian-lib.sh FUNCTION ARGS...
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -euo pipefail
+    die() { echo "${DEBIAN_LIB_WHO:-deps}: error: $*" >&2; exit 1; }
+    say() { echo "${DEBIAN_LIB_WHO:-deps}: $*"; }
+    case "${1:-}" in
+    install_missing) shift; install_missing "$@" ;;
+    *) echo "usage: $0 install_missing PACKAGE..." >&2; exit 2 ;;
+    esac
+fi

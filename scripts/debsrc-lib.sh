@@ -38,12 +38,8 @@ ds_git_in() { local d=$1; shift; git -C "$d" -c user.name=xen-pci-ims -c user.em
 ds_git() { ds_git_in "$TREE" "$@"; }
 
 ds_verify() {
-    local f=$1 want=$2 hint=$3 got
-    got=$(sha256sum "$f" | cut -d' ' -f1)
-    [ "$got" = "$want" ] && return 0
-    die "$f: sha256 $got does not match the pinned $want ($DS_CONF).
-  Refusing to build a $DS_NAME other than Debian's $DS_VERSION.
-  $hint"
+    verify_sha256 "$1" "$2" "($DS_CONF) Refusing to build a $DS_NAME other than Debian's $DS_VERSION.
+  $3"
 }
 
 ds_fetch() {
@@ -105,41 +101,38 @@ ds_unpack() {
     rm -rf "$tmp"
 }
 
-ds_series() {
-    [ -f "$PATCHES/series" ] || return 0
-    local p
-    while read -r p; do
-        case "$p" in ''|'#'*) continue ;; esac
-        [ -f "$PATCHES/$p" ] || die "$(ds_rel "$PATCHES")/series lists $p, which does not exist"
-        echo "$p"
-    done < "$PATCHES/series"
-}
+ds_series() { series_list "$PATCHES/series" "$PATCHES"; }
 
 # Build the commit chain debian + our series (without touching the work
 # tree) and print its head.
 ds_chain() {
-    local idx=$BUILD/.$DS_PKG-sync-index head p tree info msg
-    head=$(ds_git rev-parse "$DS_REFS/debian")
+    local idx=$BUILD/.$DS_PKG-sync-index
+    DS_HEAD=$(ds_git rev-parse "$DS_REFS/debian")
     rm -f "$idx"
-    GIT_INDEX_FILE=$idx ds_git read-tree "$head"
+    GIT_INDEX_FILE=$idx ds_git read-tree "$DS_HEAD"
+    DS_IDX=$idx
+    apply_queue "$TREE" "$idx" "$PATCHES/series" "$PATCHES" \
+        "Debian's $DS_NAME" ds_commit_patch
+    rm -f "$idx"
+    echo "$DS_HEAD"
+}
+
+# One commit on DS_HEAD of the index DS_IDX, with PATCH's message and author.
+ds_commit_patch() {
+    local p=$1 tree info msg
     msg=$(mktemp)
-    for p in $(ds_series); do
-        GIT_INDEX_FILE=$idx ds_git apply --cached --whitespace=nowarn "$PATCHES/$p" >&2 ||
-            { rm -f "$idx" "$msg"; die "patch $p does not apply to Debian's $DS_NAME plus the patches before it"; }
-        tree=$(GIT_INDEX_FILE=$idx ds_git write-tree)
-        info=$(ds_git mailinfo "$msg" /dev/null < "$PATCHES/$p")
-        head=$(
-            export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
-            GIT_AUTHOR_NAME=$(sed -n 's/^Author: //p' <<<"$info")
-            GIT_AUTHOR_EMAIL=$(sed -n 's/^Email: //p' <<<"$info")
-            GIT_AUTHOR_DATE=$(sed -n 's/^Date: //p' <<<"$info")
-            GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL \
-            GIT_COMMITTER_DATE=$GIT_AUTHOR_DATE \
-            git -C "$TREE" commit-tree "$tree" -p "$head" \
-                -F <(sed -n 's/^Subject: //p' <<<"$info"; echo; cat "$msg"))
-    done
-    rm -f "$idx" "$msg"
-    echo "$head"
+    tree=$(GIT_INDEX_FILE=$DS_IDX ds_git write-tree)
+    info=$(ds_git mailinfo "$msg" /dev/null < "$p")
+    DS_HEAD=$(
+        export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
+        GIT_AUTHOR_NAME=$(sed -n 's/^Author: //p' <<<"$info")
+        GIT_AUTHOR_EMAIL=$(sed -n 's/^Email: //p' <<<"$info")
+        GIT_AUTHOR_DATE=$(sed -n 's/^Date: //p' <<<"$info")
+        GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL \
+        GIT_COMMITTER_DATE=$GIT_AUTHOR_DATE \
+        git -C "$TREE" commit-tree "$tree" -p "$DS_HEAD" \
+            -F <(sed -n 's/^Subject: //p' <<<"$info"; echo; cat "$msg"))
+    rm -f "$msg"
 }
 
 ds_sync() {

@@ -39,12 +39,7 @@ DEPS="build-essential git python3 python3-dev pkg-config acpica-tools
 deps() { install_missing $DEPS; }
 
 verify() {
-    local f=$1 got
-    got=$(sha256sum "$f" | cut -d' ' -f1)
-    if [ "$got" != "$WANT_SHA" ]; then
-        die "$f: sha256 $got does not match the pinned $WANT_SHA (xen-source.conf).
-  If you really mean to build another source, set XEN_SRC_SHA256=$got."
-    fi
+    verify_sha256 "$1" "$WANT_SHA" "(xen-source.conf) If you really mean to build another source, set XEN_SRC_SHA256={got}."
 }
 
 fetch() {
@@ -99,18 +94,10 @@ overlay_files() {
 
 sync_tree() {
     unpack
-    local idx=$BUILD/.sync-index p new cur
+    local idx=$BUILD/.sync-index new cur
     rm -f "$idx"
     GIT_INDEX_FILE=$idx git_b read-tree refs/ims/pristine
-    if [ -f "$TOP/patches/series" ]; then
-        while read -r p; do
-            case "$p" in ''|'#'*) continue ;; esac
-            [ -f "$TOP/patches/$p" ] || die "patches/series lists $p, which does not exist"
-            GIT_INDEX_FILE=$idx git_b apply --cached --whitespace=nowarn \
-                "$TOP/patches/$p" ||
-                die "patch $p does not apply to the pristine tree plus the patches before it"
-        done < "$TOP/patches/series"
-    fi
+    apply_queue "$TREE" "$idx" "$TOP/patches/series" "$TOP/patches" "the pristine tree"
     local files
     files=$(overlay_files)
     if [ -n "$files" ]; then

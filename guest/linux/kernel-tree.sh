@@ -87,16 +87,11 @@ DEPS="build-essential bc bison flex libelf-dev libssl-dev xz-utils git kmod paho
 deps() { install_missing $DEPS; }
 
 verify() { # file, expected sha256
-    local got
-    got=$(sha256sum "$1" | cut -d' ' -f1)
-    [ "$got" = "$2" ] && return 0
-    if [ "${GUEST_LINUX_ACCEPT_SHA256:-}" = 1 ]; then
-        say "warning: $(basename "$1"): sha256 $got, pinned $2; accepted (GUEST_LINUX_ACCEPT_SHA256=1)"
+    if [ "${GUEST_LINUX_ACCEPT_SHA256:-}" = 1 ] && ! sha256_is "$1" "$2"; then
+        say "warning: $(basename "$1"): sha256 $SHA256_GOT, pinned $2; accepted (GUEST_LINUX_ACCEPT_SHA256=1)"
         return 0
     fi
-    die "$(basename "$1"): sha256 mismatch
-  got    $got
-  pinned $2 (guest/linux/source.conf)
+    verify_sha256 "$1" "$2" "(guest/linux/source.conf)
 The archive served a different file for the pinned version. Check it, then
 pin the new checksum in guest/linux/source.conf, or set
 GUEST_LINUX_ACCEPT_SHA256=1 to accept it knowingly."
@@ -136,13 +131,9 @@ fetch_one() { # tree [package kinds, default: SOURCE HEADERS]
 tree_dir() { echo "$OUT/linux-$1"; }
 
 series_files() { # tree -> patch files in series order
-    local s=$HERE/patches/linux-$1/series p
+    local s=$HERE/patches/linux-$1/series
     [ -f "$s" ] || die "no series: $s"
-    while read -r p; do
-        case "$p" in ''|'#'*) continue ;; esac
-        [ -f "$HERE/patches/linux-$1/$p" ] || die "series names a missing patch: $p"
-        echo "$HERE/patches/linux-$1/$p"
-    done < "$s"
+    series_list "$s" "$HERE/patches/linux-$1"
 }
 
 unpack_one() {
