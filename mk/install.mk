@@ -44,18 +44,6 @@ IMS_SYSTEMD_UNITDIR ?= /lib/systemd/system
 IMS_BASHCOMPDIR     ?= $(IMS_SYSCONFDIR)/bash_completion.d
 IMS_INSTALL_SYSV    ?= n
 
-# Values for the @VARIABLES@ of Xen's .pod.in pages, as Debian's.
-IMS_POD_SUBST := -e 's|@XEN_CONFIG_DIR@|$(IMS_SYSCONFDIR)/xen|g' \
-                 -e 's|@XEN_SCRIPT_DIR@|$(IMS_SYSCONFDIR)/xen/scripts|g' \
-                 -e 's|@XEN_DUMP_DIR@|/var/lib/xen/dump|g' \
-                 -e 's|@XENFIRMWAREDIR@|$(IMS_PREFIX)/lib/xen-$(IMS_XEN_MAJMIN)/boot|g'
-
-# name.section: the source in the build tree (after the patches).
-IMS_MANPAGES := xl-pci-ims.5:docs/man/xl-pci-ims.5.pod \
-                xl-pci-configuration.5:docs/man/xl-pci-configuration.5.pod \
-                xl.cfg.5:docs/man/xl.cfg.5.pod.in \
-                xl.1:docs/man/xl.1.pod.in
-
 IMS_VERSION ?= $(shell cd $(TOP) && \
     { git describe --tags 2>/dev/null | sed 's/^v//' || true; } | grep . || \
     git log -1 --date=format:%Y%m%d --format='0+git%cd.%h' 2>/dev/null || \
@@ -63,60 +51,16 @@ IMS_VERSION ?= $(shell cd $(TOP) && \
 
 .PHONY: install install-check-built dist
 
-# Build only when nothing is built yet.
+# Build only when nothing is built yet.  The recipe: scripts/install.sh.
 install: $(if $(wildcard $(XEN)/tools/xl/xl),install-check-built,build)
-	@echo "install: into $(if $(DESTDIR),$(DESTDIR),/)"
-	@set -e; D='$(DESTDIR)'; \
-	install -d "$$D$(IMS_XEN_BINDIR)" "$$D$(IMS_SBINDIR)" "$$D$(IMS_LIBDIR)" \
-	    "$$D$(IMS_SYSCONFDIR)/xen/ims-quirks.d" "$$D$(IMS_SYSTEMD_UNITDIR)" \
-	    "$$D$(IMS_BASHCOMPDIR)" "$$D$(IMS_MANDIR)/man1" "$$D$(IMS_MANDIR)/man5"; \
-	install -m 0755 '$(XEN)/tools/xl/xl' "$$D$(IMS_XEN_BINDIR)/xl"; \
-	ln -sfn '$(shell realpath -m --relative-to=$(IMS_SBINDIR) $(IMS_XEN_BINDIR))/xl' \
-	    "$$D$(IMS_SBINDIR)/xl"; \
-	todo='$(XEN)/tools/xl/xl'; done=' '; \
-	while [ -n "$$todo" ]; do \
-	    set -- $$todo; f=$$1; shift; todo="$$*"; \
-	    for so in $$(readelf -d "$$f" | sed -n 's/.*(NEEDED).*\[\(lib\(xen\|xl\)[^]]*\)\]/\1/p'); do \
-	        case "$$done" in *" $$so "*) continue ;; esac; done="$$done$$so "; \
-	        src=$$(ls '$(XEN)'/tools/libs/*/"$$so" 2>/dev/null | head -n1); \
-	        [ -n "$$src" ] || { echo "install: $$so (needed by $$f) is not in the tree" >&2; exit 1; }; \
-	        real=$$(readlink -f "$$src"); \
-	        install -m 0644 "$$real" "$$D$(IMS_LIBDIR)/$${real##*/}"; \
-	        ln -sfn "$${real##*/}" "$$D$(IMS_LIBDIR)/$$so"; \
-	        todo="$$todo $$real"; \
-	    done; \
-	done; \
-	echo "install: xl and$$done"; \
-	install -m 0644 '$(TOP)/tools/examples/ims-quirks.cfg' \
-	    "$$D$(IMS_SYSCONFDIR)/xen/ims-quirks.cfg"; \
-	install -m 0644 '$(TOP)/tools/hotplug/Linux/systemd/xen-ims-host-facts.service' \
-	    "$$D$(IMS_SYSTEMD_UNITDIR)/xen-ims-host-facts.service"; \
-	install -m 0644 '$(TOP)/tools/xl/bash-completion-ims' \
-	    "$$D$(IMS_BASHCOMPDIR)/xl-pci-ims"; \
-	if [ '$(IMS_INSTALL_SYSV)' = y ]; then \
-	    install -d "$$D$(IMS_SYSCONFDIR)/init.d"; \
-	    install -m 0755 '$(XEN)/tools/hotplug/Linux/init.d/xencommons' \
-	        "$$D$(IMS_SYSCONFDIR)/init.d/xencommons"; \
-	fi; \
-	for m in $(IMS_MANPAGES); do \
-	    page=$${m%%:*}; src='$(XEN)'/$${m#*:}; sec=$${page##*.}; name=$${page%.*}; \
-	    out="$$D$(IMS_MANDIR)/man$$sec/$$page"; \
-	    sed $(IMS_POD_SUBST) "$$src" > "$$out.pod"; \
-	    if grep -q '@[A-Za-z_]*@' "$$out.pod"; then \
-	        echo "install: $$src: unsubstituted @VARIABLE@" >&2; rm -f "$$out.pod"; exit 1; \
-	    fi; \
-	    rc=0; msgs=$$(podchecker "$$out.pod" 2>&1) || rc=$$?; \
-	    if [ $$rc != 0 ] || echo "$$msgs" | grep -q '\*\*\* \(WARNING\|ERROR\)'; then \
-	        echo "install: podchecker finds problems in $$src:" >&2; \
-	        echo "$$msgs" | sed "s|$$out.pod|$$src|g" >&2; \
-	        rm -f "$$out.pod"; exit 1; \
-	    fi; \
-	    pod2man --errors=die --utf8 --section="$$sec" --center=Xen \
-	        --release='Xen $(IMS_XEN_MAJMIN) (xen-pci-ims)' --name="$$name" \
-	        "$$out.pod" "$$out" || { rm -f "$$out.pod" "$$out"; exit 1; }; \
-	    rm -f "$$out.pod"; gzip -9nf "$$out"; \
-	done; \
-	echo "install: man pages $(foreach m,$(IMS_MANPAGES),$(firstword $(subst :, ,$(m))))"
+	@XEN='$(XEN)' TOP='$(TOP)' DESTDIR='$(DESTDIR)' \
+	IMS_XEN_MAJMIN='$(IMS_XEN_MAJMIN)' IMS_PREFIX='$(IMS_PREFIX)' \
+	IMS_LIBDIR='$(IMS_LIBDIR)' IMS_XEN_BINDIR='$(IMS_XEN_BINDIR)' \
+	IMS_SBINDIR='$(IMS_SBINDIR)' IMS_MANDIR='$(IMS_MANDIR)' \
+	IMS_SYSCONFDIR='$(IMS_SYSCONFDIR)' IMS_SYSTEMD_UNITDIR='$(IMS_SYSTEMD_UNITDIR)' \
+	IMS_BASHCOMPDIR='$(IMS_BASHCOMPDIR)' IMS_INSTALL_SYSV='$(IMS_INSTALL_SYSV)' \
+	IMS_MANPAGES='$(IMS_MANPAGES)' \
+	    $(TOP)/scripts/install.sh
 
 install-check-built:
 	@for f in '$(XEN)/tools/xl/xl' '$(XEN)/docs/man/xl-pci-ims.5.pod'; do \
