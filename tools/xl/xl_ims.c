@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * xl pci-ims-* commands: IMS-like PCI devices (xl-pci-ims(5)).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the IMS step adds to a PCI attach, against QMP device_add on the
  * same machine (a benchmark: it prints figures, it does not judge them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Policy database at scale (a benchmark: it prints figures, it does not
  * judge them): parse + index time, lookup time and memory for databases

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # make demo: what libxl would do when attaching real devices (config-space
 # dumps of a Lenovo WCN6855 Wi-Fi card, driven by ath11k, and a Realtek NIC)
 # to an HVM guest: per fake host, which strategy policy auto picks and what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Test seam, part two: libxl's IMS attach step driven as an ao, for the
  * tests and benchmarks that need it (see harness.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * HVM pirqs (patches 0012/0013, backported from Xen 4.19): the emulation
  * flags libxl asks Xen for, the value recorded for save/restore, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Policy database (libxl_ims_db.c): the parser on every kind of bad input
  * (each error names file:line:column), precedence, the index, loading

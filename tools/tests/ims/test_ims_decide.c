@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The decision (libxl__ims_decide) over every combination of its inputs,
  * checked against the rules written out below on their own; then the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Facts (libxl_pci_ims_facts.c): the parsers of what dom0 can see about
  * Xen's IOMMU (console log, command line, ACPI tables, cpuinfo, the boot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * libxl against the real device model built with the x-ims patches
  * (make qemu: build/qemu/build/qemu-system-i386) and against Debian's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Rollback, proven: every step of a PCI attach after the IMS step
  * (libxl__ims_attach_prepare) is made to fail, through the public path

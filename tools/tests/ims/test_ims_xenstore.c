@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The attach step against real components: a real xenstored (C xenstored
  * from the built tree, no hypervisor) and, over libxl's own QMP client,

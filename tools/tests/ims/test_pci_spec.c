@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The PCI spec string (libxlutil) and libxl__device_pci_setdefault: the
  * existing parser with our ims_policy= key, and the default a caller that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Helpers for scripted xl runs.  Each check prints ok/not ok (or skip);
 # finish() prints "N passed, N failed" (", N skipped" when some were) and
 # sets the exit status: 1 on a failure, 77 when everything was skipped

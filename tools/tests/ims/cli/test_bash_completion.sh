@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The bash completion of the pci-ims-* commands (tools/xl/bash-completion-ims):
 # sources it, completes command lines as bash would, and checks COMPREPLY.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The CLI suites' own plumbing: a suite that cannot run says it skipped,
 # and its skip is not counted as a pass (exit 77, as automake's tests).
 . "$(dirname "$0")/lib.sh"

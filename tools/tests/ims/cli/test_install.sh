@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # make install DESTDIR=... (mk/install.mk) into a temporary directory:
 # what it installs, that the installed xl runs on the installed libraries,
 # that the man pages are clean, that a podchecker warning fails it, and

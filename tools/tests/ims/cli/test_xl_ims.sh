@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Scripted runs of the built xl: the pci-ims-* commands and their errors,
 # where Xen is not running (as on a build machine).
 . "$(dirname "$0")/lib.sh"

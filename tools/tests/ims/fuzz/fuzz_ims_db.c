@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * libFuzzer target for the policy database parser (libxl_ims_db.c, which
  * the Makefile compiles again with -fsanitize=fuzzer,address,undefined and

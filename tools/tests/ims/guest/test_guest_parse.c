@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause-Clear */
 /*
  * Unit tests of guest/linux/xen_ims_parse.h, the pure part of the
  * ath11k/ath12k guest patches (guest/linux/patches/): parsing and checking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* Unit tests of ims-probe's pure parts (guest/ims-probe/ims_msi.c):
  * MSI capability parsing from a config-space image, the enable word, the
  * multi-vector data, the edu DMA plan, the result line.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 # QMP tests of the real device model binaries, without Xen:
 #
 #   test_qmp.py PATCHED [STOCK]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests of QEMU's hw/xen/xen_pt_ims.c (patches/qemu), compiled from
  * the patched QEMU tree outside QEMU: what a guest read of an MSI

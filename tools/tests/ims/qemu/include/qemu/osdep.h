@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Stand-in for QEMU's qemu/osdep.h, so that hw/xen/xen_pt_ims.c from the
  * patched QEMU tree compiles outside QEMU: that file is pure and needs
