@@ -85,12 +85,8 @@ if [ ! -f "$src_stamp" ] || [ "$(cat "$src_stamp")" != "$src_want" ]; then
     tar -C "$TREE.tmp" --strip-components=1 -xf "$DL/$QEMU_ORIG_TARBALL"
     tar -C "$TREE.tmp" -xf "$DL/$QEMU_DEBIAN_TARBALL"
     say "applying Debian's patches (debian/patches/series)"
-    while read -r p opts; do
-        case "$p" in ''|'#'*) continue ;; esac
-        # shellcheck disable=SC2086
-        (cd "$TREE.tmp" && patch -s -p1 --fuzz=0 --no-backup-if-mismatch ${opts:-} \
-            -i "debian/patches/$p") || die "Debian's patch $p does not apply"
-    done < "$TREE.tmp/debian/patches/series"
+    apply_quilt "$TREE.tmp" "$TREE.tmp/debian/patches/series" \
+        "$TREE.tmp/debian/patches" "Debian's patch"
     for p in "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
         say "applying lab patch ${p##*/}"
         (cd "$TREE.tmp" && patch -s -p1 --fuzz=0 --no-backup-if-mismatch -i "$p") ||

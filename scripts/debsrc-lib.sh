@@ -69,7 +69,7 @@ ds_fetch() {
 
 # Unpack the .orig tarball and apply debian/patches/series (once).
 ds_unpack() {
-    local stamp=$TREE/.git/ims-debian-sha256 want tmp=$BUILD/.$DS_PKG-unpack p opts
+    local stamp=$TREE/.git/ims-debian-sha256 want tmp=$BUILD/.$DS_PKG-unpack
     want="$(ds_want_sha) $DS_VERSION"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
@@ -85,13 +85,8 @@ ds_unpack() {
     ds_git_in "$tmp/src" commit -q -m "pristine $DS_ORIG + debian/ of $DS_VERSION"
     ds_git_in "$tmp/src" update-ref "$DS_REFS/pristine" HEAD
     say "applying Debian's patches (debian/patches/series)"
-    while read -r p opts; do
-        case "$p" in ''|'#'*) continue ;; esac
-        # shellcheck disable=SC2086 # (series options, word-split on purpose)
-        (cd "$tmp/src" && patch -s -p1 --fuzz=0 --no-backup-if-mismatch ${opts:-} \
-            -i "debian/patches/$p") ||
-            die "Debian's patch $p does not apply"
-    done < "$tmp/src/debian/patches/series"
+    apply_quilt "$tmp/src" "$tmp/src/debian/patches/series" \
+        "$tmp/src/debian/patches" "Debian's patch"
     ds_git_in "$tmp/src" add -A -f .
     ds_git_in "$tmp/src" commit -q -m "Debian's $DS_NAME $DS_VERSION (debian/patches/series applied)"
     ds_git_in "$tmp/src" update-ref "$DS_REFS/debian" HEAD

@@ -46,3 +46,17 @@ apply_queue() {
         [ -z "$hook" ] || "$hook" "$p"
     done
 }
+
+# apply_quilt DIR SERIES PATCHDIR WHAT: patch(1) the patches of a quilt
+# series (each line: a patch and its options, e.g. Debian's
+# debian/patches/series) into the work tree DIR, in order, without fuzz.
+# WHAT names the patches in messages ("Debian's patch").
+apply_quilt() {
+    local dir=$1 series=$2 pdir=$3 what=$4 p opts
+    while read -r p opts; do
+        case "$p" in ''|'#'*) continue ;; esac
+        # shellcheck disable=SC2086 # (series options, word-split on purpose)
+        (cd "$dir" && patch -s -p1 --fuzz=0 --no-backup-if-mismatch ${opts:-} \
+            -i "$pdir/$p") || die "$what $p does not apply"
+    done < "$series"
+}
