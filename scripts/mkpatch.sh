@@ -20,17 +20,21 @@ name=$1; msg=$2; shift 2
 [ -f "$msg" ] || { echo "mkpatch: $msg: no such file" >&2; exit 2; }
 touch "$TOP/patches/series"
 
+die() { echo "mkpatch: error: $*" >&2; exit 1; }
+say() { echo "mkpatch: $*"; }
+# shellcheck source=lib.sh
+. "$TOP/scripts/lib.sh"
+
 git_b() { git -C "$TREE" "$@"; }
 idx=$BUILD/.mkpatch-index
+before_series=$BUILD/.mkpatch-series
 rm -f "$idx"
 GIT_INDEX_FILE=$idx git_b read-tree refs/ims/pristine
-while read -r p; do
-    case "$p" in ''|'#'*) continue ;; esac
-    [ "$p" = "$name" ] && break
-    GIT_INDEX_FILE=$idx git_b apply --cached "$TOP/patches/$p"
-done < "$TOP/patches/series"
+# the patches before NAME
+awk -v n="$name" '$1 == n { exit } { print }' "$TOP/patches/series" > "$before_series"
+apply_queue "$TREE" "$idx" "$before_series" "$TOP/patches" "the pristine tree"
 before=$(GIT_INDEX_FILE=$idx git_b write-tree)
-rm -f "$idx"
+rm -f "$idx" "$before_series"
 
 diff=$(git_b diff --no-color --no-ext-diff "$before" -- "$@")
 [ -n "$diff" ] || { echo "mkpatch: no changes in $*" >&2; exit 1; }
