@@ -378,15 +378,31 @@ check_qemu() {
     return "$fails"
 }
 
+# libvirt: whitespace of each commit of the series (libvirt's own
+# syntax-check needs a configured build tree: make libvirt runs its tests).
+check_libvirt() {
+    local t=$BUILD/libvirt/src c fails=0
+    for c in $(git -C "$t" rev-list --reverse refs/libvirt/debian..refs/series/libvirt); do
+        if git -C "$t" show --check --format= "$c" > "$CHK/libvirt.check" 2>&1; then
+            report "libvirt: $(git -C "$t" log -1 --format=%s "$c" | cut -c1-60)" "ok (whitespace)"
+        else
+            report "libvirt: $(git -C "$t" log -1 --format=%s "$c" | cut -c1-60)" "FAIL: whitespace ($CHK/libvirt.check)"
+            fails=$((fails + 1))
+        fi
+    done
+    return "$fails"
+}
+
 check() {
-    local t0 fx=0 fq=0
+    local t0 fx=0 fq=0 fl=0
     t0=$(date +%s)
     mkdir -p "$CHK"
     check_files
     check_xen || fx=$?
     if [ -d "$OUT/qemu" ]; then check_qemu || fq=$?; fi
-    echo "check-series: $((fx + fq)) problem(s); report in $CHK/report; $(( $(date +%s) - t0 )) s"
-    [ $((fx + fq)) -eq 0 ]
+    if [ -d "$OUT/libvirt" ]; then check_libvirt || fl=$?; fi
+    echo "check-series: $((fx + fq + fl)) problem(s); report in $CHK/report; $(( $(date +%s) - t0 )) s"
+    [ $((fx + fq + fl)) -eq 0 ]
 }
 
 case "${1:-}" in
