@@ -282,9 +282,11 @@ check_xen() {
         fi
         rc=ok
         # whitespace, as git's and Xen's reviewers check it
-        # (captured fixtures keep their bytes: CRLF Xen logs and QMP
-        # transcripts, lspci dumps ending in a blank line)
+        # (test data keeps its bytes: CRLF Xen logs, QMP transcripts and
+        # fuzz inputs, lspci dumps ending in a blank line, and the test
+        # patch of xenstored, whose context is Xen's own code)
         if ! git -C "$s" show --check --format= HEAD -- . ':!tools/tests/ims/fixtures' \
+                ':!tools/tests/ims/fuzz/corpus' ':!tools/tests/ims/*.patch' \
                 > "$CHK/${subj%.patch}.check" 2>&1; then
             rc="whitespace errors ($CHK/${subj%.patch}.check)"
             fails=$((fails + 1))
