@@ -48,4 +48,5 @@ proof-test:
 	@$(MAKE) -s -C $(TOP)/guest/ims-probe OUT=$(BUILD)/proof/ims-probe test
 	@echo "== proof: qemu-outer.sh installs its build dependencies"
 	@st=0; bash $(TOP)/proof/test-qemu-outer-deps.sh || st=$$?; \
-	    [ $$st -eq 0 ] || [ $$st -eq 77 ]
+	    [ $$st -ne 77 ] || echo "== proof: test-qemu-outer-deps.sh: SKIPPED: counted as failed"; \
+	    [ $$st -eq 0 ]

@@ -28,7 +28,8 @@ if [ $rc -eq 0 ]; then ok "qemu-outer.sh deps succeeds"; else
     nok "qemu-outer.sh deps succeeds (exit $rc)"; sed 's/^/#   /' "$T/out"; fi
 for p in meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev \
          libfdt-dev seabios qemu-system-data; do
-    if grep -Eq "^install .*(^| )$p( |$)" "$T/apt.log" 2>/dev/null; then
+    # (apt-get's options, e.g. -o DPkg::Lock::Timeout=..., come first)
+    if grep -Eq "(^| )install( .*)? $p( |$)" "$T/apt.log" 2>/dev/null; then
         ok "it installs $p"
     else
         nok "it installs $p"
