@@ -54,7 +54,8 @@ guest-linux-patches:
 	@[ -n "$(GUEST_LINUX_TREES)" ] || { echo "set GUEST_LINUX_TREES=<tree>"; exit 2; }
 	@for t in $(GUEST_LINUX_TREES); do $(GUEST_LINUX_SH) export $$t || exit 1; done
 
-$(GUEST_TESTOUT)/test_guest_parse: $(GUEST_TESTDIR)/test_guest_parse.c $(GUEST_PARSE_H)
+$(GUEST_TESTOUT)/test_guest_parse: $(GUEST_TESTDIR)/test_guest_parse.c $(GUEST_PARSE_H) \
+		$(TOP)/mk/guest-linux.mk
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_TEST_CFLAGS) -I$(TOP)/guest/linux \
 	    -o $@ $< $(shell $(PKG_CONFIG) --cflags --libs cmocka)

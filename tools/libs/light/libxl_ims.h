@@ -1,11 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
  * Internal interfaces of libxl's support for IMS-like PCI devices: devices
  * whose driver reads the MSI address/data back from config space and hands
  * them to the device by another path (Qualcomm ath11k/ath12k Wi-Fi).
  *
- *   libxl_ims_db.c         policy database: load, validate, match
- *   libxl_pci_ims_facts.c  facts: device identity (libpci), host IOMMU facts
- *   libxl_pci_ims.c        facts -> plan (pure), plan -> QEMU/xenstore/Xen
+ * One job per file, each calling only the ones listed above it:
+ *
+ *   libxl_ims_common.c          environment, root-only check, escaping
+ *   libxl_pci_ims_identity.c    device identity (config space, libpci)
+ *   libxl_pci_ims_facts.c       host facts: pure parsers, boot record
+ *   libxl_pci_ims_facts_host.c  host facts: read from the host
+ *   libxl_ims_db.c              policy database: the parser (pure)
+ *   libxl_ims_db_load.c         policy database: files, trust, lookup
+ *   libxl_pci_ims_plan.c        facts -> plan -> sinks (pure)
+ *   libxl_pci_ims_gather.c      Xen's facts; the plan at domain creation
+ *   libxl_pci_ims_query.c       dry runs: explain, list
+ *   libxl_pci_ims.c             the attach step: QMP, xenstore, Xen flag
  *
  * Decisions are pure functions of their arguments (no I/O, no global
  * state) so that they can be tested exhaustively; I/O stays at thin edges.
@@ -13,11 +23,6 @@
  * with NOGC, because the IDL's dispose functions free them.
  *
  * Copyright (C) 2026 xen-pci-ims developers
- *
- * This program is free software; you can redistribute it and/or modify
- * it under the terms of the GNU Lesser General Public License as published
- * by the Free Software Foundation; version 2.1 only. with the special
- * exception on linking described in file LICENSE.
  */
 
 #ifndef LIBXL_IMS_H
@@ -74,9 +79,8 @@ _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
  * why not (gc-allocated).
  */
 _hidden const char *libxl__ims_untrusted(libxl__gc *gc, const char *path);
-
-/*----- policy database (libxl_ims_db.c) -----*/
-
+/* Replaces a string owned by an IDL structure (NOGC: dispose frees it). */
+_hidden void libxl__ims_set_string(libxl__gc *gc, char **dst, const char *s);
 /*
  * s with what a terminal would act on escaped, for a message that quotes
  * a file's content: C0 controls, DEL and bytes that are not UTF-8 become
@@ -84,6 +88,10 @@ _hidden const char *libxl__ims_untrusted(libxl__gc *gc, const char *path);
  * and U+2066-U+2069 become \u{NNNN}.  Other text is kept (gc-allocated).
  */
 _hidden char *libxl__ims_escape(libxl__gc *gc, const char *s);
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+_hidden size_t libxl__ims_utf8_sequence(const unsigned char *s, size_t n);
+
+/*----- policy database (libxl_ims_db.c, libxl_ims_db_load.c) -----*/
 
 /*
  * Precedence: a device matches an entry when vendor and device are equal
@@ -137,6 +145,22 @@ _hidden int libxl__ims_db_load_env(libxl__gc *gc, const libxl__ims_env *env,
                                    const char *const *files, int nr_files,
                                    bool strict_perms, libxl__ims_db **db_r);
 
+/* Appends a diagnostic (shown, or counted past LIBXL_IMS_DB_MAX_DIAGS). */
+_hidden void libxl__ims_db_add_diag(libxl__gc *gc, libxl__ims_db *db,
+                                    libxl_pci_ims_severity severity,
+                                    const char *file, int line, int column,
+                                    const char *fmt, ...)
+    PRINTF_ATTRIBUTE(7, 8);
+/* Sums up the diagnostics past LIBXL_IMS_DB_MAX_DIAGS in a last one. */
+_hidden void libxl__ims_db_add_hidden_summary(libxl__gc *gc,
+                                              libxl__ims_db *db);
+/* Logs a loaded database's diagnostics. */
+_hidden void libxl__ims_db_log_problems(libxl__gc *gc,
+                                        const libxl__ims_db *db);
+/* The database's first error, for a plan's reason, or NULL. */
+_hidden const char *libxl__ims_db_first_error(libxl__gc *gc,
+                                              const libxl__ims_db *db);
+
 /* Builds the lookup index; called by load, and by callers of parse. */
 _hidden void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db);
 
@@ -145,7 +169,7 @@ _hidden const libxl_pci_ims_db_entry *libxl__ims_db_lookup(
     const libxl__ims_db *db, uint16_t vendor, uint16_t device,
     uint16_t subvendor, uint16_t subdevice, uint32_t class_code);
 
-/*----- facts (libxl_pci_ims_facts.c) -----*/
+/*----- facts (libxl_pci_ims_facts*.c, libxl_pci_ims_identity.c) -----*/
 
 /*
  * Pure parsers of the evidence a dom0 can see.  Each fills only what its
@@ -153,6 +177,10 @@ _hidden const libxl_pci_ims_db_entry *libxl__ims_db_lookup(
  * lines) and leaves the rest as it is.  source names the place the text
  * came from, for the _source strings.
  */
+/* Appends an evidence line (NOGC), once, up to a bound. */
+_hidden void libxl__ims_facts_add_evidence(libxl__gc *gc,
+                                           libxl_pci_ims_facts *f,
+                                           const char *s);
 _hidden void libxl__ims_facts_from_xen_log(libxl__gc *gc, const char *log,
                                            const char *source,
                                            libxl_pci_ims_facts *f);
@@ -203,7 +231,7 @@ _hidden int libxl__ims_pci_identity_env(libxl__gc *gc,
                                         const libxl_device_pci *pci,
                                         libxl_pci_ims_identity *id);
 
-/*----- plan (libxl_pci_ims.c) -----*/
+/*----- plan (libxl_pci_ims_plan.c, _gather.c, _query.c) -----*/
 
 /*
  * The decision, pure.  policy must not be DEFAULT; entry is the database
@@ -228,6 +256,13 @@ _hidden void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
                                const char *db_error,
                                const libxl_pci_ims_facts *facts,
                                libxl_pci_ims_plan *plan);
+
+/* DEFAULT means auto. */
+_hidden libxl_pci_ims_policy libxl__ims_effective_policy(
+    libxl_pci_ims_policy p);
+/* The plan waits for the device model's answer (x-ims), or Xen's (remap). */
+_hidden bool libxl__ims_plan_needs_dm(const libxl_pci_ims_plan *plan);
+_hidden bool libxl__ims_plan_needs_hv(const libxl_pci_ims_plan *plan);
 
 /* Decides from a QMP device-list-properties "return" value (pure). */
 _hidden libxl_pci_ims_support libxl__ims_qmp_x_ims_support(
@@ -278,6 +313,17 @@ _hidden void libxl__ims_guest_msi(libxl__gc *gc, uint32_t domid,
  * libxl creates it without HVM pirqs when a device's plan is remap. */
 _hidden void libxl__ims_guest_msi_new_domain(libxl_pci_ims_facts *f);
 
+/*
+ * Whether pci is attached to domid and, if so, the policy it was attached
+ * with and its slot in the guest (the backend's record).
+ */
+_hidden bool libxl__ims_attached_device(libxl__gc *gc, uint32_t domid,
+                                        const libxl_device_pci *pci,
+                                        libxl_pci_ims_policy *policy,
+                                        uint32_t *vdevfn);
+/* Where an attach caches the device model's answer about x-ims. */
+_hidden const char *libxl__ims_dm_cache_path(libxl__gc *gc, uint32_t domid);
+
 /* The lowest free slot on bus 0 in a QMP query-pci reply, or -1. */
 _hidden int libxl__ims_free_slot(const libxl__json_object *query_pci);
 
@@ -321,7 +367,7 @@ _hidden void libxl__ims_probe_hv_remap(libxl__gc *gc, uint32_t domid,
 _hidden void libxl__ims_choose_hvm_pirq(libxl__gc *gc,
                                         libxl_domain_config *d_config);
 
-/*----- the attach step (libxl_pci.c calls these) -----*/
+/*----- the attach step (libxl_pci_ims.c; libxl_pci.c calls these) -----*/
 
 typedef struct libxl__ims_attach_state libxl__ims_attach_state;
 typedef void libxl__ims_attach_cb(libxl__egc *egc,

@@ -1,22 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * IMS policy database: load, validate, match.  Format and precedence are
- * described in libxl_ims.h and xl-pci-ims(5).
- *
- * The parser is a pure function of a buffer (libxl__ims_db_parse), so that
- * it can be fuzzed and tested on every kind of bad input; file access,
- * ownership checks and the order of files stay in libxl__ims_db_load.
+ * IMS policy database: the parser.  It is a pure function of a buffer
+ * (libxl__ims_db_parse), so that it can be fuzzed and tested on every
+ * kind of bad input; files, their ownership and their order are
+ * libxl_ims_db_load.c's.
  *
  * Copyright (C) 2026 xen-pci-ims developers
- *
- * This program is free software; you can redistribute it and/or modify
- * it under the terms of the GNU Lesser General Public License as published
- * by the Free Software Foundation; version 2.1 only. with the special
- * exception on linking described in file LICENSE.
  */
 
 #include "libxl_osdeps.h" /* must come before any other headers */
-
-#include <dirent.h>
 
 #include "libxl_ims.h"
 
@@ -25,16 +17,9 @@ void libxl__ims_db_init(libxl__ims_db *db)
     memset(db, 0, sizeof(*db));
 }
 
-/*----- diagnostics -----*/
-
-static void add_diag(libxl__gc *gc, libxl__ims_db *db,
-                     libxl_pci_ims_severity severity, const char *file,
-                     int line, int column, const char *fmt, ...)
-    PRINTF_ATTRIBUTE(7, 8);
-
-static void add_diag(libxl__gc *gc, libxl__ims_db *db,
-                     libxl_pci_ims_severity severity, const char *file,
-                     int line, int column, const char *fmt, ...)
+void libxl__ims_db_add_diag(libxl__gc *gc, libxl__ims_db *db,
+                            libxl_pci_ims_severity severity, const char *file,
+                            int line, int column, const char *fmt, ...)
 {
     libxl_pci_ims_diag *d;
     va_list ap;
@@ -89,7 +74,7 @@ static void add_diag(libxl__gc *gc, libxl__ims_db *db,
  * One diagnostic for all those past the cap, at the place of the first
  * of them; it is not counted again in nr_errors.
  */
-static void add_hidden_summary(libxl__gc *gc, libxl__ims_db *db)
+void libxl__ims_db_add_hidden_summary(libxl__gc *gc, libxl__ims_db *db)
 {
     libxl_pci_ims_diag *d;
     int errors = db->nr_hidden_errors, warnings = db->nr_hidden_warnings;
@@ -117,8 +102,6 @@ static void add_hidden_summary(libxl__gc *gc, libxl__ims_db *db)
     db->nr_hidden_errors = db->nr_hidden_warnings = 0;
 }
 
-/*----- the parser (pure) -----*/
-
 /* State of one line while it is parsed. */
 typedef struct {
     libxl__gc *gc;
@@ -145,8 +128,9 @@ typedef struct {
 } line_parser;
 
 #define LP_ERROR(lp, at, ...) do {                                      \
-        add_diag((lp)->gc, (lp)->db, LIBXL_PCI_IMS_SEVERITY_ERROR,       \
-                 (lp)->file, (lp)->line, (int)(at) + 1, __VA_ARGS__);    \
+        libxl__ims_db_add_diag((lp)->gc, (lp)->db,                      \
+                               LIBXL_PCI_IMS_SEVERITY_ERROR, (lp)->file, \
+                               (lp)->line, (int)(at) + 1, __VA_ARGS__); \
         (lp)->errors++;                                                 \
     } while (0)
 
@@ -199,66 +183,6 @@ static bool parse_id_pair(const char *s, size_t n, uint16_t *a_r,
     return true;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) { len = 2; cp = s[0] & 0x1f; }
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) { len = 3; cp = s[0] & 0x0f; }
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) { len = 4; cp = s[0] & 0x07; }
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF. */
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return len;
-}
-
-char *libxl__ims_escape(libxl__gc *gc, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s), o = 0;
-    /* At most 10 bytes ("\\u{NNNN}") for each input byte. */
-    char *out = libxl__malloc(gc, len * 10 + 1);
-
-    for (size_t i = 0; i < len; ) {
-        size_t n = utf8_sequence(p + i, len - i);
-        uint32_t cp = 0;
-
-        if (!n || p[i] < 0x20 || p[i] == 0x7f) {
-            o += sprintf(out + o, "\\x%02x", p[i]);
-            i++;
-            continue;
-        }
-        if (n == 1) {
-            out[o++] = p[i++];
-            continue;
-        }
-        cp = p[i] & (0xff >> (n + 1));
-        for (size_t k = 1; k < n; k++)
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        if ((cp >= 0x80 && cp <= 0x9f) ||
-            (cp >= 0x202a && cp <= 0x202e) ||
-            (cp >= 0x2066 && cp <= 0x2069)) {
-            o += sprintf(out + o, "\\u{%04X}", (unsigned)cp);
-        } else {
-            memcpy(out + o, p + i, n);
-            o += n;
-        }
-        i += n;
-    }
-    out[o] = 0;
-    return out;
-}
-
 /*
  * Reads one value: a double-quoted string (with \" and \\) or a bare run
  * of characters up to the next comma.  On success *val_r is the value
@@ -304,8 +228,9 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
                          "value of `%s'", c, key);
                 return false;
             }
-            n = utf8_sequence((const unsigned char *)lp->text + lp->pos,
-                              lp->len - lp->pos);
+            n = libxl__ims_utf8_sequence(
+                    (const unsigned char *)lp->text + lp->pos,
+                    lp->len - lp->pos);
             if (!n) {
                 LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
                          "UTF-8 (byte 0x%02x): save the file as UTF-8",
@@ -351,8 +276,9 @@ static bool read_value(line_parser *lp, const char *key, char **val_r)
                 return false;
             }
             if (c >= 0x80) {
-                size_t n = utf8_sequence((const unsigned char *)lp->text +
-                                         lp->pos, lp->len - lp->pos);
+                size_t n = libxl__ims_utf8_sequence(
+                    (const unsigned char *)lp->text + lp->pos,
+                    lp->len - lp->pos);
                 if (!n) {
                     LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
                              "UTF-8 (byte 0x%02x): save the file as UTF-8",
@@ -478,6 +404,7 @@ static void default_list(line_parser *lp, bool amd,
 }
 
 enum { KEY_NAME, KEY_SUBSYS, KEY_CLASS, KEY_AMD, KEY_INTEL, NR_KEYS };
+
 static const char *const key_names[NR_KEYS] = {
     "name", "subsys", "class", "amd", "intel",
 };
@@ -675,10 +602,11 @@ static void warn_duplicates(libxl__gc *gc, libxl__ims_db *db,
     qsort(by_match, nr_found, sizeof(*by_match), cmp_match);
     for (int i = 1; i < nr_found; i++)
         if (same_match(by_match[i - 1], by_match[i]))
-            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_WARNING, file,
-                     by_match[i]->line, 1, "same device match as line %d, "
-                     "which this line replaces: remove one of them",
-                     by_match[i - 1]->line);
+            libxl__ims_db_add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_WARNING,
+                                   file, by_match[i]->line, 1, "same device "
+                                   "match as line %d, which this line "
+                                   "replaces: remove one of them",
+                                   by_match[i - 1]->line);
 }
 
 /* Diagnostics of one file in the order of its lines (stable). */
@@ -800,394 +728,6 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
         }
     }
     return 0;
-}
-
-/*----- the index -----*/
-
-/* Sort key: vendor:device, then load order (so no context is needed). */
-typedef struct {
-    uint32_t key;
-    int index;
-} db_order_key;
-
-static int cmp_order(const void *a, const void *b)
-{
-    const db_order_key *ka = a, *kb = b;
-
-    if (ka->key != kb->key)
-        return ka->key < kb->key ? -1 : 1;
-    return ka->index < kb->index ? -1 : ka->index > kb->index;
-}
-
-void libxl__ims_db_finish(libxl__gc *gc, libxl__ims_db *db)
-{
-    db_order_key *keys = libxl__calloc(gc, db->nr_entries + 1,
-                                       sizeof(*keys));
-
-    add_hidden_summary(gc, db);
-
-    for (int i = 0; i < db->nr_entries; i++) {
-        keys[i].key = (uint32_t)db->entries[i].vendor << 16 |
-                      db->entries[i].device;
-        keys[i].index = i;
-    }
-    qsort(keys, db->nr_entries, sizeof(*keys), cmp_order);
-    db->order = libxl__realloc(gc, NULL, sizeof(int) * (db->nr_entries + 1));
-    for (int i = 0; i < db->nr_entries; i++)
-        db->order[i] = keys[i].index;
-}
-
-static int specificity(const libxl_pci_ims_db_entry *e)
-{
-    return (e->has_subsys ? 2 : 0) + (e->has_class ? 1 : 0);
-}
-
-const libxl_pci_ims_db_entry *libxl__ims_db_lookup(
-    const libxl__ims_db *db, uint16_t vendor, uint16_t device,
-    uint16_t subvendor, uint16_t subdevice, uint32_t class_code)
-{
-    uint32_t key = (uint32_t)vendor << 16 | device;
-    const libxl_pci_ims_db_entry *best = NULL;
-    int lo = 0, hi = db->nr_entries, best_spec = -1;
-
-    if (!db->order)
-        return NULL;
-
-    /* First index whose key is >= key. */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        const libxl_pci_ims_db_entry *e = &db->entries[db->order[mid]];
-
-        if (((uint32_t)e->vendor << 16 | e->device) < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    /* Equal keys are in load order, so ">=" lets the later one win. */
-    for (; lo < db->nr_entries; lo++) {
-        const libxl_pci_ims_db_entry *e = &db->entries[db->order[lo]];
-        int spec;
-
-        if (e->vendor != vendor || e->device != device)
-            break;
-        if (e->has_subsys &&
-            (e->subvendor != subvendor || e->subdevice != subdevice))
-            continue;
-        if (e->has_class && e->class_code != class_code)
-            continue;
-        spec = specificity(e);
-        if (spec >= best_spec) {
-            best = e;
-            best_spec = spec;
-        }
-    }
-    return best;
-}
-
-/*----- files -----*/
-
-/* Writable by a user other than root (group 0 holds only root). */
-static bool writable_by_others(const struct stat *st)
-{
-    return (st->st_mode & S_IWOTH) ||
-           ((st->st_mode & S_IWGRP) && st->st_gid != 0);
-}
-
-/*
- * Like sshd's StrictModes: a database decides what the toolstack tells
- * the device model, so only root may be able to change it: the file, and
- * every directory above it up to / (whoever can write one of them can put
- * another file in its place).  A sticky directory (/tmp) is the one
- * exception: there others cannot rename or remove root's entry below it,
- * which has already been checked to be root's.  path has no symbolic link
- * left (realpath); link_note says what the name given was a link to.
- */
-static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
-                                 const char *file, const char *path,
-                                 const struct stat *file_st,
-                                 const char *link_note, bool strict_perms)
-{
-    libxl_pci_ims_severity sev = strict_perms
-        ? LIBXL_PCI_IMS_SEVERITY_ERROR : LIBXL_PCI_IMS_SEVERITY_WARNING;
-    const char *what = strict_perms ? "refused" : "would be refused "
-        "as part of the system database";
-    struct stat st;
-    char *dir, *slash;
-
-    if (file_st->st_uid != 0) {
-        add_diag(gc, db, sev, file, 0, 0, "owned by uid %u, not root: %s "
-                 "(fix: chown root:root %s)%s", (unsigned)file_st->st_uid,
-                 what, path, link_note);
-        return !strict_perms;
-    }
-    if (writable_by_others(file_st)) {
-        add_diag(gc, db, sev, file, 0, 0, "writable by %s: %s (fix: chmod "
-                 "go-w %s)%s", file_st->st_mode & S_IWOTH ? "everyone"
-                 : "its group", what, path, link_note);
-        return !strict_perms;
-    }
-
-    dir = libxl__strdup(gc, path);
-    for (;;) {
-        slash = strrchr(dir, '/');
-        if (!slash)
-            break;
-        if (slash == dir)
-            slash[1] = 0;           /* "/" itself */
-        else
-            *slash = 0;
-        if (stat(dir, &st)) {
-            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file, 0, 0,
-                     "cannot stat its directory %s: %s%s", dir,
-                     strerror(errno), link_note);
-            return false;
-        }
-        if (st.st_uid != 0) {
-            add_diag(gc, db, sev, file, 0, 0, "its directory %s is owned "
-                     "by uid %u, not root: %s (fix: chown root %s, or move "
-                     "the file)%s", dir, (unsigned)st.st_uid, what, dir,
-                     link_note);
-            return !strict_perms;
-        }
-        if (writable_by_others(&st) && !(st.st_mode & S_ISVTX)) {
-            add_diag(gc, db, sev, file, 0, 0, "its directory %s can be "
-                     "written by others than root: %s (fix: chown root %s; "
-                     "chmod go-w %s, or move the file)%s", dir, what, dir,
-                     dir, link_note);
-            return !strict_perms;
-        }
-        if (!strcmp(dir, "/"))
-            break;
-    }
-    return true;
-}
-
-static const char *file_kind(mode_t mode)
-{
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a FIFO";
-    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-    if (S_ISSOCK(mode)) return "a socket";
-    return "not a plain file";
-}
-
-/*
- * Loads one file.  missing_ok: a missing file is no problem (the system
- * database need not be installed).  A symbolic link is followed with
- * realpath() and the file it resolves to is checked where it lies; a FIFO
- * or a device is refused before it is opened, and the open neither blocks
- * nor follows a link swapped in meanwhile.
- */
-static void load_file(libxl__gc *gc, libxl__ims_db *db, const char *file,
-                      const char *shown, bool strict_perms, bool missing_ok)
-{
-    char *buf = NULL, *resolved;
-    const char *link_note = "";
-    size_t len = 0, allocated = 0;
-    struct stat lst, st, fst;
-    int fd = -1;
-
-    if (lstat(file, &lst)) {
-        if (errno == ENOENT && missing_ok)
-            return;
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "cannot open: %s", strerror(errno));
-        return;
-    }
-    resolved = realpath(file, NULL);
-    if (!resolved) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "cannot open: %s%s", strerror(errno),
-                 S_ISLNK(lst.st_mode) ? " (a symbolic link)" : "");
-        return;
-    }
-    libxl__ptr_add(gc, resolved);
-    if (S_ISLNK(lst.st_mode))
-        link_note = GCSPRINTF(" (%s is a symbolic link to %s)", shown,
-                              resolved);
-
-    if (stat(resolved, &st)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "cannot stat: %s%s", strerror(errno), link_note);
-        return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "not a regular file (%s)%s", file_kind(st.st_mode),
-                 link_note);
-        return;
-    }
-    fd = open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-                        O_NOFOLLOW);
-    if (fd < 0) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "cannot open: %s%s", strerror(errno), link_note);
-        return;
-    }
-    if (fstat(fd, &fst)) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "cannot stat: %s", strerror(errno));
-        goto out;
-    }
-    /* Replaced between stat() and open(): what was checked is gone. */
-    if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
-        fst.st_ino != st.st_ino) {
-        add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                 "not a regular file (%s), or replaced while opened%s",
-                 file_kind(fst.st_mode), link_note);
-        goto out;
-    }
-    if (!check_owner_and_mode(gc, db, shown, resolved, &fst, link_note,
-                              strict_perms))
-        goto out;
-
-    for (;;) {
-        ssize_t r;
-
-        if (allocated - len < 4096) {
-            allocated = allocated * 2 + 8192;
-            buf = libxl__realloc(gc, buf, allocated);
-        }
-        r = read(fd, buf + len, allocated - len);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown, 0, 0,
-                     "cannot read: %s", strerror(errno));
-            goto out;
-        }
-        if (r == 0) break;
-        len += r;
-    }
-    libxl__ims_db_parse(gc, db, shown, buf, len);
-
- out:
-    close(fd);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The drop-ins: *.cfg in lexical (byte) order; a missing directory is fine. */
-static void load_dropins(libxl__gc *gc, const libxl__ims_env *env,
-                         libxl__ims_db *db, bool strict_perms)
-{
-    const char *shown_dir = LIBXL_IMS_DB_DROPIN_DIR;
-    const char *dir = libxl__ims_env_path(gc, env, shown_dir);
-    char **names = NULL;
-    int nr = 0, allocated = 0;
-    struct dirent *de;
-    DIR *d;
-
-    d = opendir(dir);
-    if (!d) {
-        if (errno != ENOENT)
-            add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown_dir, 0, 0,
-                     "cannot open directory: %s", strerror(errno));
-        return;
-    }
-    while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-
-        if (de->d_name[0] == '.' || n < 5 ||
-            strcmp(de->d_name + n - 4, ".cfg"))
-            continue;
-        if (nr == allocated) {
-            allocated = allocated * 2 + 8;
-            names = libxl__realloc(gc, names, sizeof(*names) * allocated);
-        }
-        names[nr++] = libxl__strdup(gc, de->d_name);
-    }
-    closedir(d);
-    if (nr)
-        qsort(names, nr, sizeof(*names), cmp_names);
-    for (int i = 0; i < nr; i++)
-        load_file(gc, db, GCSPRINTF("%s/%s", dir, names[i]),
-                  GCSPRINTF("%s/%s", shown_dir, names[i]), strict_perms,
-                  false);
-}
-
-int libxl__ims_db_load_env(libxl__gc *gc, const libxl__ims_env *env,
-                           const char *const *files, int nr_files,
-                           bool strict_perms, libxl__ims_db **db_r)
-{
-    libxl__ims_db *db = libxl__zalloc(gc, sizeof(*db));
-
-    libxl__ims_db_init(db);
-    if (files) {
-        for (int i = 0; i < nr_files; i++)
-            load_file(gc, db, files[i], files[i], strict_perms, false);
-    } else if (env->db) {
-        char *list = libxl__strdup(gc, env->db), *saveptr = NULL, *f;
-
-        for (f = strtok_r(list, ":", &saveptr); f;
-             f = strtok_r(NULL, ":", &saveptr))
-            load_file(gc, db, f, f, strict_perms, false);
-    } else {
-        load_file(gc, db, libxl__ims_env_path(gc, env, LIBXL_IMS_DB_MAIN),
-                  LIBXL_IMS_DB_MAIN, strict_perms, true);
-        load_dropins(gc, env, db, strict_perms);
-    }
-    libxl__ims_db_finish(gc, db);
-    *db_r = db;
-    return db->nr_errors ? ERROR_INVAL : 0;
-}
-
-int libxl__ims_db_load(libxl__gc *gc, const char *const *files,
-                       int nr_files, bool strict_perms,
-                       libxl__ims_db **db_r)
-{
-    libxl__ims_env env;
-
-    libxl__ims_env_read(gc, &env, false);
-    return libxl__ims_db_load_env(gc, &env, files, nr_files, strict_perms,
-                                  db_r);
-}
-
-/*----- public API -----*/
-
-int libxl_pci_ims_db_check(libxl_ctx *ctx, const char *const *files,
-                           int nr_files,
-                           libxl_pci_ims_db_entry **entries_r,
-                           int *nr_entries_r,
-                           libxl_pci_ims_diag **diags_r, int *nr_diags_r)
-{
-    GC_INIT(ctx);
-    libxl__ims_db *db;
-    int rc;
-
-    /* Files named by the caller are checked, not trusted: warn only. */
-    rc = libxl__ims_db_load(gc, files, nr_files, files == NULL, &db);
-
-    *entries_r = db->nr_entries
-        ? libxl__calloc(NOGC, db->nr_entries, sizeof(**entries_r)) : NULL;
-    for (int i = 0; i < db->nr_entries; i++)
-        libxl_pci_ims_db_entry_copy(ctx, &(*entries_r)[i], &db->entries[i]);
-    *nr_entries_r = db->nr_entries;
-
-    *diags_r = db->nr_diags
-        ? libxl__calloc(NOGC, db->nr_diags, sizeof(**diags_r)) : NULL;
-    for (int i = 0; i < db->nr_diags; i++)
-        libxl_pci_ims_diag_copy(ctx, &(*diags_r)[i], &db->diags[i]);
-    *nr_diags_r = db->nr_diags;
-
-    GC_FREE;
-    return rc;
-}
-
-void libxl_pci_ims_db_entry_list_free(libxl_pci_ims_db_entry *list, int nr)
-{
-    for (int i = 0; i < nr; i++)
-        libxl_pci_ims_db_entry_dispose(&list[i]);
-    free(list);
-}
-
-void libxl_pci_ims_diag_list_free(libxl_pci_ims_diag *list, int nr)
-{
-    for (int i = 0; i < nr; i++)
-        libxl_pci_ims_diag_dispose(&list[i]);
-    free(list);
 }
 
 /*

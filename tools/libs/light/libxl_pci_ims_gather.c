@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * IMS-like PCI devices: the facts only Xen knows (whether it accepts the
+ * remap flag for a device, whether a guest's MSIs carry a vector), and
+ * the choice of hvm_pirq at domain creation.
+ *
+ * Copyright (C) 2026 xen-pci-ims developers
+ */
+
+#include "libxl_osdeps.h" /* must come before any other headers */
+
+#include "libxl_ims.h"
+
+void libxl__ims_probe_hv_remap(libxl__gc *gc, uint32_t domid,
+                               const libxl_device_pci *pci, bool at_attach,
+                               libxl_pci_ims_facts *f)
+{
+    const char *why;
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+    uint32_t sbdf = (uint32_t)pci->domain << 16 | pci->bus << 8 |
+                    PCI_DEVFN(pci->dev, pci->func);
+#endif
+
+    free(f->hv_remap_source);
+    f->hv_remap_source = NULL;
+    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+    if (!CTX->xch) {
+        why = "Xen is not running here";
+    } else if (xc_test_assign_device_flags(CTX->xch, domid, sbdf, 0)) {
+        /* Not assignable as it is: Xen's answer to the flag says nothing. */
+        why = GCSPRINTF("the device cannot be assigned now (%s)",
+                        strerror(errno));
+    } else if (!xc_test_assign_device_flags(CTX->xch, domid, sbdf,
+                                            XEN_DOMCTL_DEV_IMS_REMAP)) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
+        why = "Xen accepts XEN_DOMCTL_DEV_IMS_REMAP for this device "
+              "(test_assign_device)";
+    } else if (errno == EINVAL) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+        why = "this hypervisor lacks IMS remap support (test_assign_device "
+              "refused XEN_DOMCTL_DEV_IMS_REMAP with EINVAL)";
+    } else if (errno == EOPNOTSUPP) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+        why = "Xen cannot remap this device's interrupts (EOPNOTSUPP: "
+              "it needs an AMD IOMMU with interrupt remapping and an HVM "
+              "guest; see Xen's log)";
+    } else {
+        why = GCSPRINTF("test_assign_device with XEN_DOMCTL_DEV_IMS_REMAP "
+                        "failed: %s", strerror(errno));
+    }
+#else
+    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+    why = "this libxl was built without XEN_DOMCTL_DEV_IMS_REMAP";
+#endif
+    if (at_attach && f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+        /* At attach, a hypervisor that cannot say counts as without. */
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+    }
+    f->hv_remap_source = libxl__strdup(NOGC, why);
+}
+
+/*
+ * Whether the MSIs of domid's passed-through devices carry a vector: not
+ * when Xen gives the domain HVM pirqs (XEN_X86_EMU_USE_PIRQ), as a Linux
+ * guest then binds them to event channels.  at_attach: a domain Xen
+ * cannot tell us about counts as one with pirqs.
+ */
+void libxl__ims_guest_msi(libxl__gc *gc, uint32_t domid, bool at_attach,
+                          libxl_pci_ims_facts *f)
+{
+    xc_domaininfo_t info;
+    int r;
+
+    free(f->guest_msi_source);
+    f->guest_msi_source = NULL;
+    f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN;
+    r = CTX->xch ? xc_domain_getinfolist(CTX->xch, domid, 1, &info) : -1;
+    if (r != 1 || info.domain != domid) {
+        f->guest_msi_source = libxl__sprintf(NOGC, "Xen could not say "
+            "whether domain %u has HVM pirqs", domid);
+        if (at_attach)
+            f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL;
+        return;
+    }
+#if defined(__i386__) || defined(__x86_64__)
+    if (info.arch_config.emulation_flags & XEN_X86_EMU_USE_PIRQ) {
+        f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL;
+        f->guest_msi_source = libxl__sprintf(NOGC, "domain %u has HVM "
+            "pirqs (XEN_X86_EMU_USE_PIRQ)", domid);
+        return;
+    }
+#endif
+    f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_VECTOR;
+    f->guest_msi_source = libxl__sprintf(NOGC, "domain %u has no HVM "
+        "pirqs: its MSIs carry vectors", domid);
+}
+
+/* A domain yet to be created with the device in its config. */
+void libxl__ims_guest_msi_new_domain(libxl_pci_ims_facts *f)
+{
+    free(f->guest_msi_source);
+    f->guest_msi = LIBXL_PCI_IMS_GUEST_MSI_VECTOR;
+    f->guest_msi_source = strdup("a new domain with the device in its "
+        "config: libxl creates it without HVM pirqs when the plan is "
+        "remap, unless hvm_pirq is set");
+}
+
+/*
+ * Whether @pci is attached to @domid and, if so, the policy it was attached
+ * with and its slot in the guest.
+ */
+bool libxl__ims_attached_device(libxl__gc *gc, uint32_t domid,
+                                const libxl_device_pci *pci,
+                                libxl_pci_ims_policy *policy, uint32_t *vdevfn)
+{
+    libxl_device_pci *list;
+    bool attached = false;
+    int n = 0;
+
+    list = libxl_device_pci_list(CTX, domid, &n);
+    for (int i = 0; i < n; i++) {
+        if (COMPARE_PCI(&list[i], pci)) {
+            *policy = list[i].ims_policy;
+            *vdevfn = list[i].vdevfn;
+            attached = true;
+        }
+    }
+    libxl_device_pci_list_free(list, n);
+    return attached;
+}
+
+const char *libxl__ims_dm_cache_path(libxl__gc *gc, uint32_t domid)
+{
+    return GCSPRINTF("%s/ims-dm-x-ims", libxl__xs_libxl_path(gc, domid));
+}
+
+/*
+ * The plan a device in a new domain's config would get, for
+ * libxl__ims_choose_hvm_pirq (identity, database, host facts and Xen's
+ * answer to the remap flag, with the guest's MSIs as a new domain's).
+ */
+static libxl_pci_ims_strategy new_domain_strategy(libxl__gc *gc,
+                                                  libxl_device_pci *pci)
+{
+    libxl_pci_ims_policy policy = libxl__ims_effective_policy(pci->ims_policy);
+    const libxl_pci_ims_db_entry *entry = NULL;
+    const char *db_error = NULL;
+    libxl_pci_ims_strategy applied = LIBXL_PCI_IMS_STRATEGY_NONE;
+    libxl_pci_ims_plan plan;
+
+    libxl_pci_ims_plan_init(&plan);
+    if (policy == LIBXL_PCI_IMS_POLICY_OFF)
+        goto out;
+    if (libxl__ims_pci_identity(gc, pci, &plan.identity))
+        goto out;
+    entry = libxl__ims_lookup_device(gc, &plan.identity, &db_error);
+    if (libxl__ims_host_facts(gc, &plan.facts))
+        goto out;
+    plan.facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
+    libxl__ims_guest_msi_new_domain(&plan.facts);
+    libxl__ims_decide(gc, policy, entry, db_error, &plan.facts, &plan);
+    if (libxl__ims_plan_needs_hv(&plan)) {
+        libxl__ims_probe_hv_remap(gc, DOMID_INVALID, pci, true, &plan.facts);
+        libxl__ims_decide(gc, policy, entry, db_error, &plan.facts, &plan);
+    }
+    applied = plan.applied;
+ out:
+    libxl_pci_ims_plan_dispose(&plan);
+    return applied;
+}
+
+void libxl__ims_choose_hvm_pirq(libxl__gc *gc, libxl_domain_config *d_config)
+{
+    libxl_domain_build_info *b_info = &d_config->b_info;
+
+    if (d_config->c_info.type != LIBXL_DOMAIN_TYPE_HVM ||
+        b_info->type != LIBXL_DOMAIN_TYPE_HVM ||
+        !libxl_defbool_is_default(b_info->u.hvm.pirq))
+        return;
+    for (int i = 0; i < d_config->num_pcidevs; i++) {
+        libxl_device_pci *pci = &d_config->pcidevs[i];
+
+        if (new_domain_strategy(gc, pci) != LIBXL_PCI_IMS_STRATEGY_REMAP)
+            continue;
+        LOG(INFO, "PCI device %04x:%02x:%02x.%u is planned as IMS remap: "
+            "the domain is created without HVM pirqs (hvm_pirq=0), so that "
+            "the guest's MSIs carry vectors Xen can remap", pci->domain,
+            pci->bus, pci->dev, pci->func);
+        libxl_defbool_set(&b_info->u.hvm.pirq, false);
+        return;
+    }
+}
+
+/*
+ * Local variables:
+ * mode: C
+ * c-basic-offset: 4
+ * indent-tabs-mode: nil
+ * End:
+ */
