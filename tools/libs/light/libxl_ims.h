@@ -79,6 +79,31 @@ _hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
  * why not (gc-allocated).
  */
 _hidden const char *libxl__ims_untrusted(libxl__gc *gc, const char *path);
+typedef enum {
+    LIBXL__IMS_TRUST_OK,
+    LIBXL__IMS_TRUST_STAT,      /* a directory above cannot be stat()ed */
+    LIBXL__IMS_TRUST_OWNER,     /* not owned by root */
+    LIBXL__IMS_TRUST_WRITABLE,  /* writable by others than root */
+} libxl__ims_trust_problem;
+
+typedef struct libxl__ims_trust {
+    libxl__ims_trust_problem problem;
+    const char *path;   /* the file, or the directory above it, at fault */
+    bool dir;           /* path is a directory above the one checked */
+    struct stat st;     /* path's */
+    int err;            /* errno, for TRUST_STAT */
+} libxl__ims_trust;
+
+/*
+ * The one check behind libxl__ims_untrusted and the database's: true when
+ * only root can change resolved (no symbolic link left; st its stat):
+ * owned by root and not writable by others (nor by a group other than
+ * root's), below directories of the same kind up to / (or sticky ones).
+ * Else false, with *t saying what is at fault.
+ */
+_hidden bool libxl__ims_trust_check(libxl__gc *gc, const char *resolved,
+                                    const struct stat *st,
+                                    libxl__ims_trust *t);
 /* Replaces a string owned by an IDL structure (NOGC: dispose frees it). */
 _hidden void libxl__ims_set_string(libxl__gc *gc, char **dst, const char *s);
 /*

@@ -42,15 +42,70 @@ const char *libxl__ims_host_path(libxl__gc *gc, const char *path)
     return libxl__ims_env_path(gc, &env, path);
 }
 
+/* Writable by a user other than root (group 0 holds only root). */
 static bool others_can_write(const struct stat *st)
 {
     return (st->st_mode & S_IWOTH) ||
            ((st->st_mode & S_IWGRP) && st->st_gid != 0);
 }
 
+/* What of st makes it not root's alone, or TRUST_OK. */
+static libxl__ims_trust_problem trust_problem(const struct stat *st,
+                                              bool below)
+{
+    if (st->st_uid != 0)
+        return LIBXL__IMS_TRUST_OWNER;
+    /* A sticky directory keeps root's entry (checked already) root's. */
+    if (others_can_write(st) && !(below && (st->st_mode & S_ISVTX)))
+        return LIBXL__IMS_TRUST_WRITABLE;
+    return LIBXL__IMS_TRUST_OK;
+}
+
+/*
+ * Like sshd's StrictModes: what decides what the toolstack tells the
+ * device model may be changeable by root only: the file itself, and
+ * every directory above it up to / (whoever can write one of them can
+ * put another file in its place).  A sticky directory (/tmp) is the one
+ * exception: there others cannot rename or remove root's entry below it,
+ * which has already been checked to be root's.
+ */
+bool libxl__ims_trust_check(libxl__gc *gc, const char *resolved,
+                            const struct stat *st, libxl__ims_trust *t)
+{
+    char *dir = libxl__strdup(gc, resolved), *slash;
+
+    memset(t, 0, sizeof(*t));
+    t->path = dir;
+    t->st = *st;
+    for (;;) {
+        t->problem = trust_problem(&t->st, t->dir);
+        if (t->problem != LIBXL__IMS_TRUST_OK)
+            return false;
+        if (!strcmp(dir, "/"))
+            return true;
+        slash = strrchr(dir, '/');
+        if (!slash)
+            return true;
+        dir = libxl__strdup(gc, dir);
+        slash = dir + (slash - t->path);
+        if (slash == dir)
+            slash[1] = '\0';           /* "/" itself */
+        else
+            *slash = '\0';
+        t->path = dir;
+        t->dir = true;
+        if (stat(dir, &t->st)) {
+            t->problem = LIBXL__IMS_TRUST_STAT;
+            t->err = errno;
+            return false;
+        }
+    }
+}
+
 const char *libxl__ims_untrusted(libxl__gc *gc, const char *path)
 {
-    char *resolved = realpath(path, NULL), *dir, *slash;
+    char *resolved = realpath(path, NULL);
+    libxl__ims_trust t;
     struct stat st;
 
     if (!resolved)
@@ -60,25 +115,16 @@ const char *libxl__ims_untrusted(libxl__gc *gc, const char *path)
         return GCSPRINTF("cannot stat %s: %s", resolved, strerror(errno));
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return GCSPRINTF("%s is not a regular file", resolved);
-    dir = libxl__strdup(gc, resolved);
-    for (bool below = false;; below = true) {
-        if (st.st_uid != 0)
-            return GCSPRINTF("%s is owned by uid %u, not root", dir,
-                             (unsigned)st.st_uid);
-        /* A sticky directory keeps root's entry (checked already) root's. */
-        if (others_can_write(&st) && !(below && (st.st_mode & S_ISVTX)))
-            return GCSPRINTF("%s can be written by others than root", dir);
-        if (!strcmp(dir, "/"))
-            return NULL;
-        slash = strrchr(dir, '/');
-        if (!slash)
-            return NULL;
-        if (slash == dir)
-            slash[1] = '\0';
-        else
-            *slash = '\0';
-        if (stat(dir, &st))
-            return GCSPRINTF("cannot stat %s: %s", dir, strerror(errno));
+    if (libxl__ims_trust_check(gc, resolved, &st, &t))
+        return NULL;
+    switch (t.problem) {
+    case LIBXL__IMS_TRUST_STAT:
+        return GCSPRINTF("cannot stat %s: %s", t.path, strerror(t.err));
+    case LIBXL__IMS_TRUST_OWNER:
+        return GCSPRINTF("%s is owned by uid %u, not root", t.path,
+                         (unsigned)t.st.st_uid);
+    default:
+        return GCSPRINTF("%s can be written by others than root", t.path);
     }
 }
 

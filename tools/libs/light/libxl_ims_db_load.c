@@ -92,21 +92,11 @@ const libxl_pci_ims_db_entry *libxl__ims_db_lookup(
     return best;
 }
 
-/* Writable by a user other than root (group 0 holds only root). */
-static bool writable_by_others(const struct stat *st)
-{
-    return (st->st_mode & S_IWOTH) ||
-           ((st->st_mode & S_IWGRP) && st->st_gid != 0);
-}
-
 /*
- * Like sshd's StrictModes: a database decides what the toolstack tells
- * the device model, so only root may be able to change it: the file, and
- * every directory above it up to / (whoever can write one of them can put
- * another file in its place).  A sticky directory (/tmp) is the one
- * exception: there others cannot rename or remove root's entry below it,
- * which has already been checked to be root's.  path has no symbolic link
- * left (realpath); link_note says what the name given was a link to.
+ * Only root may be able to change a database (libxl__ims_trust_check):
+ * it decides what the toolstack tells the device model.  path has no
+ * symbolic link left (realpath); link_note says what the name given was
+ * a link to.  False when the file is refused.
  */
 static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
                                  const char *file, const char *path,
@@ -117,58 +107,41 @@ static bool check_owner_and_mode(libxl__gc *gc, libxl__ims_db *db,
         ? LIBXL_PCI_IMS_SEVERITY_ERROR : LIBXL_PCI_IMS_SEVERITY_WARNING;
     const char *what = strict_perms ? "refused" : "would be refused "
         "as part of the system database";
-    struct stat st;
-    char *dir, *slash;
+    libxl__ims_trust t;
 
-    if (file_st->st_uid != 0) {
-        libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "owned by uid %u, not "
-                               "root: %s (fix: chown root:root %s)%s",
-                               (unsigned)file_st->st_uid, what, path,
+    if (libxl__ims_trust_check(gc, path, file_st, &t))
+        return true;
+
+    if (t.problem == LIBXL__IMS_TRUST_STAT) {
+        libxl__ims_db_add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file,
+                               0, 0, "cannot stat its directory %s: %s%s",
+                               t.path, strerror(t.err), link_note);
+        return false;
+    }
+    if (!t.dir && t.problem == LIBXL__IMS_TRUST_OWNER)
+        libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "owned by uid %u, "
+                               "not root: %s (fix: chown root:root %s)%s",
+                               (unsigned)t.st.st_uid, what, path,
                                link_note);
-        return !strict_perms;
-    }
-    if (writable_by_others(file_st)) {
-        libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "writable by %s: %s "
-                               "(fix: chmod go-w %s)%s",
-                               file_st->st_mode & S_IWOTH ? "everyone" :
-                               "its group", what, path, link_note);
-        return !strict_perms;
-    }
-
-    dir = libxl__strdup(gc, path);
-    for (;;) {
-        slash = strrchr(dir, '/');
-        if (!slash)
-            break;
-        if (slash == dir)
-            slash[1] = 0;           /* "/" itself */
-        else
-            *slash = 0;
-        if (stat(dir, &st)) {
-            libxl__ims_db_add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, file,
-                                   0, 0, "cannot stat its directory %s: %s%s",
-                                   dir, strerror(errno), link_note);
-            return false;
-        }
-        if (st.st_uid != 0) {
-            libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "its directory %s "
-                                   "is owned by uid %u, not root: %s (fix: "
-                                   "chown root %s, or move the file)%s", dir,
-                                   (unsigned)st.st_uid, what, dir, link_note);
-            return !strict_perms;
-        }
-        if (writable_by_others(&st) && !(st.st_mode & S_ISVTX)) {
-            libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "its directory %s "
-                                   "can be written by others than root: %s "
-                                   "(fix: chown root %s; chmod go-w %s, or "
-                                   "move the file)%s", dir, what, dir, dir,
-                                   link_note);
-            return !strict_perms;
-        }
-        if (!strcmp(dir, "/"))
-            break;
-    }
-    return true;
+    else if (!t.dir)
+        libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "writable by %s: "
+                               "%s (fix: chmod go-w %s)%s",
+                               t.st.st_mode & S_IWOTH ? "everyone"
+                                                      : "its group",
+                               what, path, link_note);
+    else if (t.problem == LIBXL__IMS_TRUST_OWNER)
+        libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "its directory %s "
+                               "is owned by uid %u, not root: %s (fix: "
+                               "chown root %s, or move the file)%s", t.path,
+                               (unsigned)t.st.st_uid, what, t.path,
+                               link_note);
+    else
+        libxl__ims_db_add_diag(gc, db, sev, file, 0, 0, "its directory %s "
+                               "can be written by others than root: %s "
+                               "(fix: chown root %s; chmod go-w %s, or "
+                               "move the file)%s", t.path, what, t.path,
+                               t.path, link_note);
+    return !strict_perms;
 }
 
 static const char *file_kind(mode_t mode)
