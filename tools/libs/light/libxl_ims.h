@@ -349,6 +349,43 @@ _hidden bool libxl__ims_attached_device(libxl__gc *gc, uint32_t domid,
 /* Where an attach caches the device model's answer about x-ims. */
 _hidden const char *libxl__ims_dm_cache_path(libxl__gc *gc, uint32_t domid);
 
+/*
+ * What a plan is made from besides the facts held in the plan itself
+ * (which the caller may have filled in part: the guest's type, its
+ * device model's answer about x-ims, ...).
+ */
+typedef struct libxl__ims_request {
+    const libxl__ims_env *env;
+    const libxl_device_pci *pci;
+    libxl_pci_ims_policy policy;    /* not DEFAULT */
+    uint32_t domid;                 /* the guest; DOMID_INVALID: a new one */
+    bool ask_xen;                   /* Xen may be asked about the flag */
+    bool at_attach;                 /* what Xen cannot say counts as no */
+    bool attached;                  /* pci is attached to domid already */
+    /* the database's answer, from libxl__ims_plan_gather */
+    const libxl_pci_ims_db_entry *entry;
+    const char *db_error;           /* its first error, or NULL */
+} libxl__ims_request;
+
+/*
+ * Gathers what does not depend on the guest: the device's identity, its
+ * database entry (rq->entry, rq->db_error) and the host facts.  At
+ * attach, under policy auto, a device whose identity cannot be read is
+ * no IMS device we know: rq->policy becomes off.
+ */
+_hidden int libxl__ims_plan_gather(libxl__gc *gc, libxl__ims_request *rq,
+                                   libxl_pci_ims_plan *plan);
+/*
+ * The one place a plan is decided (attach, explain, list, domain
+ * creation): from rq and plan->facts.  Xen is asked about the remap flag
+ * (rq->ask_xen) only when its answer decides.  A fact learned later (the
+ * device model's answer at attach) is set in plan->facts and the plan
+ * decided again by this same function.
+ */
+_hidden void libxl__ims_plan_decide(libxl__gc *gc,
+                                    const libxl__ims_request *rq,
+                                    libxl_pci_ims_plan *plan);
+
 /* The lowest free slot on bus 0 in a QMP query-pci reply, or -1. */
 _hidden int libxl__ims_free_slot(const libxl__json_object *query_pci);
 
@@ -409,8 +446,8 @@ struct libxl__ims_attach_state {
     bool written;                   /* xenstore holds the plan's entries */
     /* private */
     libxl__ev_qmp qmp;
-    const libxl_pci_ims_db_entry *entry;
-    const char *db_error;           /* the database's first error */
+    libxl__ims_env env;
+    libxl__ims_request rq;
     uint32_t dm_domid;
     bool dm_answered;               /* QMP said whether it has x-ims */
     bool dm_cached;                 /* ... and this attach cached that */

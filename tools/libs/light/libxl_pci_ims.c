@@ -237,59 +237,60 @@ uint32_t libxl__ims_assign_flags(const libxl__ims_attach_state *ims)
     return 0;
 }
 
-void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
+/*
+ * The facts known without the device model, and the plan they make.
+ * Policy off costs nothing: no identity, no database, no probe.
+ */
+static int attach_plan(libxl__gc *gc, libxl__ims_attach_state *ims)
 {
-    STATE_AO_GC(ims->ao);
     libxl_pci_ims_plan *plan = &ims->plan;
-    libxl_device_pci *pci = ims->pci;
-    libxl_pci_ims_policy policy = libxl__ims_effective_policy(pci->ims_policy);
-    const char *cached;
-    libxl__json_object *args = NULL;
-    libxl__ims_env env;
+    libxl__ims_request *rq = &ims->rq;
     int rc;
 
-    libxl__ims_env_read(gc, &env, true);
-    plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pci->domain,
-                               pci->bus, pci->dev, pci->func);
+    libxl__ims_env_read(gc, &ims->env, true);
+    rq->env = &ims->env;
+    rq->pci = ims->pci;
+    rq->policy = libxl__ims_effective_policy(ims->pci->ims_policy);
+    rq->domid = ims->domid;
+    rq->ask_xen = true;
+    rq->at_attach = true;
+
+    plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", ims->pci->domain,
+                               ims->pci->bus, ims->pci->dev, ims->pci->func);
     ims->dm_domid = libxl_get_stubdom_id(CTX, ims->domid);
     plan->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
     plan->facts.stubdomain = ims->dm_domid != 0;
     plan->facts.hv_remap = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
 
-    /* Policy off costs nothing: no identity, no database, no probe. */
-    if (policy != LIBXL_PCI_IMS_POLICY_OFF) {
-        rc = libxl__ims_pci_identity_env(gc, &env, pci, &plan->identity);
-        if (rc) {
-            if (policy != LIBXL_PCI_IMS_POLICY_AUTO) goto out;
-            /* A device libpci cannot read is no IMS device we know. */
-            LOGD(WARN, ims->domid, "%s: cannot read its identity, so no IMS "
-                 "handling (policy auto)", plan->bdf);
-            policy = LIBXL_PCI_IMS_POLICY_OFF;
-        } else {
-            ims->entry = libxl__ims_lookup_device_env(gc, &env,
-                                                      &plan->identity,
-                                                      &ims->db_error);
-            rc = libxl__ims_host_facts_env(gc, &env, &plan->facts);
-            if (rc) goto out;
+    if (rq->policy != LIBXL_PCI_IMS_POLICY_OFF) {
+        rc = libxl__ims_plan_gather(gc, rq, plan);
+        if (rc) return rc;
+        if (rq->policy != LIBXL_PCI_IMS_POLICY_OFF)
             libxl__ims_guest_msi(gc, ims->domid, true, &plan->facts);
-        }
     }
+    libxl__ims_plan_decide(gc, rq, plan);
+    return 0;
+}
 
-    libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
-                      plan);
-    if (libxl__ims_plan_needs_hv(plan)) {
-        /* Asked before the device model holds the device: auto can still
-         * take the next candidate. */
-        libxl__ims_probe_hv_remap(gc, ims->domid, pci, true, &plan->facts);
-        libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
-                      plan);
-    }
+void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
+{
+    STATE_AO_GC(ims->ao);
+    libxl_pci_ims_plan *plan = &ims->plan;
+    const char *cached;
+    libxl__json_object *args = NULL;
+    int rc;
+
+    rc = attach_plan(gc, ims);
+    if (rc) goto out;
     if (!libxl__ims_plan_needs_dm(plan)) {
         attach_decided(egc, ims);
         return;
     }
 
-    /* Rule 6: ask the device model, once per device model. */
+    /*
+     * Ask the device model whether it has x-ims once per device model:
+     * QMP costs a round trip, and the answer cannot change while it runs.
+     */
     rc = libxl__xs_read_checked(gc, XBT_NULL,
                                 libxl__ims_dm_cache_path(gc, ims->domid),
                                 &cached);
@@ -299,8 +300,7 @@ void libxl__ims_attach_prepare(libxl__egc *egc, libxl__ims_attach_state *ims)
         plan->facts.qemu_ims_source = libxl__sprintf(NOGC,
             "QMP device-list-properties of domain %u's device model "
             "(cached)", ims->domid);
-        libxl__ims_decide(gc, policy, ims->entry, ims->db_error, &plan->facts,
-                      plan);
+        libxl__ims_plan_decide(gc, &ims->rq, plan);
         attach_decided(egc, ims);
         return;
     }
@@ -341,8 +341,7 @@ static void attach_probed(libxl__egc *egc, libxl__ev_qmp *qmp,
         /* Cached once the attach goes ahead: a refusal leaves no trace. */
         ims->dm_answered = true;
     }
-    libxl__ims_decide(gc, ims->plan.policy, ims->entry, ims->db_error, f,
-                      &ims->plan);
+    libxl__ims_plan_decide(gc, &ims->rq, &ims->plan);
     attach_decided(egc, ims);
 }
 

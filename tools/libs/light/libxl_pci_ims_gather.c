@@ -136,34 +136,85 @@ const char *libxl__ims_dm_cache_path(libxl__gc *gc, uint32_t domid)
 }
 
 /*
+ * Xen answers the remap probe only for an assignable device; for one
+ * attached with remap, the attach's record says that Xen accepted the flag.
+ */
+static void remap_recorded_at_attach(libxl__gc *gc,
+                                     const libxl_device_pci *pci,
+                                     libxl_pci_ims_facts *f)
+{
+    const char *path = libxl__ims_toolstack_path(gc, pci);
+    const char *recorded = libxl__xs_read(gc, XBT_NULL, path);
+
+    if (!recorded || strcmp(recorded, "remap"))
+        return;
+    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
+    free(f->hv_remap_source);
+    f->hv_remap_source = libxl__sprintf(NOGC, "Xen accepted "
+        "XEN_DOMCTL_DEV_IMS_REMAP at attach (%s = \"remap\")", path);
+}
+
+int libxl__ims_plan_gather(libxl__gc *gc, libxl__ims_request *rq,
+                           libxl_pci_ims_plan *plan)
+{
+    int rc;
+
+    rc = libxl__ims_pci_identity_env(gc, rq->env, rq->pci, &plan->identity);
+    if (rc) {
+        if (!rq->at_attach || rq->policy != LIBXL_PCI_IMS_POLICY_AUTO)
+            return rc;
+        /* A device libpci cannot read is no IMS device we know. */
+        LOGD(WARN, rq->domid, "%s: cannot read its identity, so no IMS "
+            "handling (policy auto)", plan->bdf);
+        rq->policy = LIBXL_PCI_IMS_POLICY_OFF;
+        return 0;
+    }
+    rq->entry = libxl__ims_lookup_device_env(gc, rq->env, &plan->identity,
+                                             &rq->db_error);
+    return libxl__ims_host_facts_env(gc, rq->env, &plan->facts);
+}
+
+void libxl__ims_plan_decide(libxl__gc *gc, const libxl__ims_request *rq,
+                            libxl_pci_ims_plan *plan)
+{
+    libxl_pci_ims_facts *f = &plan->facts;
+
+    libxl__ims_decide(gc, rq->policy, rq->entry, rq->db_error, f, plan);
+    if (!libxl__ims_plan_needs_hv(plan) || !rq->ask_xen)
+        return;
+    /* Asked before the device model holds the device: auto can still
+     * take the next candidate. */
+    libxl__ims_probe_hv_remap(gc, rq->domid, rq->pci, rq->at_attach, f);
+    if (rq->attached && f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN)
+        remap_recorded_at_attach(gc, rq->pci, f);
+    libxl__ims_decide(gc, rq->policy, rq->entry, rq->db_error, f, plan);
+}
+
+/*
  * The plan a device in a new domain's config would get, for
- * libxl__ims_choose_hvm_pirq (identity, database, host facts and Xen's
- * answer to the remap flag, with the guest's MSIs as a new domain's).
+ * libxl__ims_choose_hvm_pirq, with the guest's MSIs as a new domain's.
  */
 static libxl_pci_ims_strategy new_domain_strategy(libxl__gc *gc,
-                                                  libxl_device_pci *pci)
+    const libxl__ims_env *env, libxl_device_pci *pci)
 {
-    libxl_pci_ims_policy policy = libxl__ims_effective_policy(pci->ims_policy);
-    const libxl_pci_ims_db_entry *entry = NULL;
-    const char *db_error = NULL;
+    libxl__ims_request rq = {
+        .env = env, .pci = pci, .domid = DOMID_INVALID,
+        .policy = libxl__ims_effective_policy(pci->ims_policy),
+        .ask_xen = true, .at_attach = true,
+    };
     libxl_pci_ims_strategy applied = LIBXL_PCI_IMS_STRATEGY_NONE;
     libxl_pci_ims_plan plan;
 
     libxl_pci_ims_plan_init(&plan);
-    if (policy == LIBXL_PCI_IMS_POLICY_OFF)
+    if (rq.policy == LIBXL_PCI_IMS_POLICY_OFF)
         goto out;
-    if (libxl__ims_pci_identity(gc, pci, &plan.identity))
+    rq.at_attach = false;       /* a device that cannot be read: none */
+    if (libxl__ims_plan_gather(gc, &rq, &plan))
         goto out;
-    entry = libxl__ims_lookup_device(gc, &plan.identity, &db_error);
-    if (libxl__ims_host_facts(gc, &plan.facts))
-        goto out;
+    rq.at_attach = true;
     plan.facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
     libxl__ims_guest_msi_new_domain(&plan.facts);
-    libxl__ims_decide(gc, policy, entry, db_error, &plan.facts, &plan);
-    if (libxl__ims_plan_needs_hv(&plan)) {
-        libxl__ims_probe_hv_remap(gc, DOMID_INVALID, pci, true, &plan.facts);
-        libxl__ims_decide(gc, policy, entry, db_error, &plan.facts, &plan);
-    }
+    libxl__ims_plan_decide(gc, &rq, &plan);
     applied = plan.applied;
  out:
     libxl_pci_ims_plan_dispose(&plan);
@@ -173,15 +224,17 @@ static libxl_pci_ims_strategy new_domain_strategy(libxl__gc *gc,
 void libxl__ims_choose_hvm_pirq(libxl__gc *gc, libxl_domain_config *d_config)
 {
     libxl_domain_build_info *b_info = &d_config->b_info;
+    libxl__ims_env env;
 
     if (d_config->c_info.type != LIBXL_DOMAIN_TYPE_HVM ||
         b_info->type != LIBXL_DOMAIN_TYPE_HVM ||
         !libxl_defbool_is_default(b_info->u.hvm.pirq))
         return;
+    libxl__ims_env_read(gc, &env, false);
     for (int i = 0; i < d_config->num_pcidevs; i++) {
         libxl_device_pci *pci = &d_config->pcidevs[i];
 
-        if (new_domain_strategy(gc, pci) != LIBXL_PCI_IMS_STRATEGY_REMAP)
+        if (new_domain_strategy(gc, &env, pci) != LIBXL_PCI_IMS_STRATEGY_REMAP)
             continue;
         LOG(INFO, "PCI device %04x:%02x:%02x.%u is planned as IMS remap: "
             "the domain is created without HVM pirqs (hvm_pirq=0), so that "

@@ -102,22 +102,45 @@ static void probe_dm_binary(libxl__gc *gc, const char *binary,
 }
 
 /*
- * Xen answers the remap probe only for an assignable device; for one
- * attached with remap, the attach's record says that Xen accepted the flag.
+ * The facts of the guest: a running domain's (its type, its device
+ * model, its MSIs), or those of a new domain of guest_type.
  */
-static void remap_recorded_at_attach(libxl__gc *gc,
-                                     const libxl_device_pci *pci,
-                                     libxl_pci_ims_facts *f)
+static int explain_guest_facts(libxl__gc *gc, uint32_t domid,
+                               libxl_domain_type guest_type,
+                               const char *device_model, uint32_t *dm_domid,
+                               libxl_pci_ims_facts *f)
 {
-    const char *path = libxl__ims_toolstack_path(gc, pci);
-    const char *recorded = libxl__xs_read(gc, XBT_NULL, path);
+    int rc;
 
-    if (!recorded || strcmp(recorded, "remap"))
-        return;
-    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
-    free(f->hv_remap_source);
-    f->hv_remap_source = libxl__sprintf(NOGC, "Xen accepted "
-        "XEN_DOMCTL_DEV_IMS_REMAP at attach (%s = \"remap\")", path);
+    if (domid == INVALID_DOMID) {
+        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
+            guest_type = LIBXL_DOMAIN_TYPE_HVM;
+        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
+            probe_dm_binary(gc, device_model ? device_model
+                                             : QEMU_XEN_PATH, f);
+            libxl__ims_guest_msi_new_domain(f);
+        }
+        f->guest_type = guest_type;
+        return 0;
+    }
+    if (!CTX->xch) {
+        LOG(ERROR, "domain %u: Xen is not running here", domid);
+        return ERROR_INVAL;
+    }
+    guest_type = libxl__domain_type(gc, domid);
+    if (guest_type == LIBXL_DOMAIN_TYPE_INVALID) {
+        LOG(ERROR, "domain %u does not exist", domid);
+        return ERROR_INVAL;
+    }
+    *dm_domid = libxl_get_stubdom_id(CTX, domid);
+    f->stubdomain = *dm_domid != 0;
+    if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
+        rc = libxl__ims_probe_domain_dm(gc, domid, f);
+        if (rc) return rc;
+        libxl__ims_guest_msi(gc, domid, false, f);
+    }
+    f->guest_type = guest_type;
+    return 0;
 }
 
 int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
@@ -127,15 +150,16 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
                           libxl_pci_ims_plan *plan)
 {
     GC_INIT(ctx);
-    const libxl_pci_ims_db_entry *entry;
-    const char *db_error;
     bool have_domain = domid != INVALID_DOMID;
-    libxl_pci_ims_policy policy = pci->ims_policy;
     libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
     uint32_t vdevfn = pci->vdevfn, attached_vdevfn = 0;
-    bool attached = false;
     uint32_t dm_domid = 0;
     libxl__ims_env env;
+    libxl__ims_request rq = {
+        .env = &env, .pci = pci, .policy = pci->ims_policy,
+        .domid = have_domain ? domid : DOMID_INVALID,
+        .ask_xen = CTX->xch != NULL,
+    };
     int rc;
 
     libxl_pci_ims_plan_dispose(plan);
@@ -144,61 +168,22 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
                                pci->bus, pci->dev, pci->func);
 
     libxl__ims_env_read(gc, &env, false);
-    rc = libxl__ims_pci_identity_env(gc, &env, pci, &plan->identity);
+    rc = libxl__ims_plan_gather(gc, &rq, plan);
     if (rc) goto out;
-
-    entry = libxl__ims_lookup_device_env(gc, &env, &plan->identity,
-                                         &db_error);
-
-    rc = libxl__ims_host_facts_env(gc, &env, &plan->facts);
+    rc = explain_guest_facts(gc, domid, guest_type, device_model, &dm_domid,
+                             &plan->facts);
     if (rc) goto out;
-
-    if (have_domain) {
-        if (!CTX->xch) {
-            LOG(ERROR, "domain %u: Xen is not running here", domid);
-            rc = ERROR_INVAL;
-            goto out;
-        }
-        guest_type = libxl__domain_type(gc, domid);
-        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID) {
-            LOG(ERROR, "domain %u does not exist", domid);
-            rc = ERROR_INVAL;
-            goto out;
-        }
-        dm_domid = libxl_get_stubdom_id(CTX, domid);
-        plan->facts.stubdomain = dm_domid != 0;
-        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
-            rc = libxl__ims_probe_domain_dm(gc, domid, &plan->facts);
-            if (rc) goto out;
-            libxl__ims_guest_msi(gc, domid, false, &plan->facts);
-        }
-    } else {
-        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
-            guest_type = LIBXL_DOMAIN_TYPE_HVM;
-        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
-            probe_dm_binary(gc, device_model ? device_model
-                                             : QEMU_XEN_PATH, &plan->facts);
-            libxl__ims_guest_msi_new_domain(&plan->facts);
-        }
-    }
-    plan->facts.guest_type = guest_type;
 
     if (have_domain)
-        attached = libxl__ims_attached_device(gc, domid, pci, &recorded,
-                                              &attached_vdevfn);
-    if (attached && policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
-        policy = recorded;
-    policy = libxl__ims_effective_policy(policy);
-    libxl__ims_decide(gc, policy, entry, db_error, &plan->facts, plan);
-    if (libxl__ims_plan_needs_hv(plan) && CTX->xch) {
-        libxl__ims_probe_hv_remap(gc, have_domain ? domid : DOMID_INVALID,
-                                  pci, false, &plan->facts);
-        if (attached && plan->facts.hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN)
-            remap_recorded_at_attach(gc, pci, &plan->facts);
-        libxl__ims_decide(gc, policy, entry, db_error, &plan->facts, plan);
-    }
+        rq.attached = libxl__ims_attached_device(gc, domid, pci, &recorded,
+                                                 &attached_vdevfn);
+    if (rq.attached && rq.policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
+        rq.policy = recorded;
+    rq.policy = libxl__ims_effective_policy(rq.policy);
+    libxl__ims_plan_decide(gc, &rq, plan);
+
     /* The slot the guest sees it in, unless the caller names one. */
-    if (!vdevfn && attached)
+    if (!vdevfn && rq.attached)
         vdevfn = attached_vdevfn;
     libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
                           vdevfn);
@@ -352,13 +337,20 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
     libxl_pci_ims_plan *plans = NULL;
     libxl__ims_db *db;
     libxl__ims_env env;
+    libxl__ims_request rq = { 0 };
     int nr_host = 0, nr_assignable = 0, n = 0;
 
     *num = 0;
     libxl__ims_env_read(gc, &env, false);
     if (scan_host_pci(gc, &env, &host, &nr_host)) goto out;
+    /* The database and the host facts once for all devices; Xen is not
+     * asked (a list for a new domain, without a device in particular). */
     libxl__ims_db_load_env(gc, &env, NULL, 0, true, &db);
     libxl__ims_db_log_problems(gc, db);
+    rq.env = &env;
+    rq.policy = LIBXL_PCI_IMS_POLICY_AUTO;
+    rq.domid = DOMID_INVALID;
+    rq.db_error = libxl__ims_db_first_error(gc, db);
     if (CTX->xsh)
         assignable = libxl_device_pci_assignable_list(ctx, &nr_assignable);
 
@@ -388,8 +380,9 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
             libxl_pci_ims_facts_copy(CTX, &p->facts, &plans[0].facts);
         p->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
         libxl__ims_guest_msi_new_domain(&p->facts);
-        libxl__ims_decide(gc, LIBXL_PCI_IMS_POLICY_AUTO, e,
-                          libxl__ims_db_first_error(gc, db), &p->facts, p);
+        rq.pci = &host[i];
+        rq.entry = e;
+        libxl__ims_plan_decide(gc, &rq, p);
     }
     *num = n;
 
