@@ -390,12 +390,12 @@ _hidden void libxl__ims_plan_decide(libxl__gc *gc,
 _hidden int libxl__ims_free_slot(const libxl__json_object *query_pci);
 
 /*
- * Writes the plan's xenstore entries (with their permissions) in one
- * transaction, replacing an earlier record of pci's strategy.  Refuses
- * (ERROR_FAIL) when the export directory exists already: it is another
- * device's.
+ * Writes the xenstore entries of a plan made for the guest domid, with
+ * their permissions, in one transaction, replacing an earlier record of
+ * pci's strategy.  Refuses (ERROR_FAIL) when the export directory exists
+ * already and is not the guest's own making: it is another device's.
  */
-_hidden int libxl__ims_xs_write(libxl__gc *gc,
+_hidden int libxl__ims_xs_write(libxl__gc *gc, uint32_t domid,
                                 const libxl_pci_ims_plan *plan,
                                 const libxl_device_pci *pci);
 

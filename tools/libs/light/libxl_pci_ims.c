@@ -68,16 +68,14 @@ static const char *plan_export_dir(libxl__gc *gc,
     return NULL;
 }
 
-/* Whether the guest owns dir (.../local/domain/<guest>/device/...). */
+/* Whether the guest domid owns dir (in its own device/ directory). */
 static bool made_by_guest(libxl__gc *gc, xs_transaction_t t,
-                          const char *dir)
+                          uint32_t guest, const char *dir)
 {
     struct xs_permissions *perms;
-    unsigned int n = 0, guest;
+    unsigned int n = 0;
     bool guests = false;
 
-    if (sscanf(dir, "/local/domain/%u/", &guest) != 1)
-        return false;
     perms = xs_get_permissions(CTX->xsh, t, dir, &n);
     if (perms && n)
         guests = perms[0].id == guest;
@@ -85,13 +83,19 @@ static bool made_by_guest(libxl__gc *gc, xs_transaction_t t,
     return guests;
 }
 
-int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan,
+int libxl__ims_xs_write(libxl__gc *gc, uint32_t domid,
+                        const libxl_pci_ims_plan *plan,
                         const libxl_device_pci *pci)
 {
     const char *dir = plan_export_dir(gc, plan);
     const char *record = libxl__ims_toolstack_path(gc, pci);
     xs_transaction_t t = XBT_NULL;
     int rc, i;
+
+    /* Nothing to write (policy off, no strategy, refused): only a record
+     * left by an earlier attach of this device goes, no transaction. */
+    if (!plan->num_xenstore)
+        return libxl__xs_rm_checked(gc, XBT_NULL, record);
 
     for (i = 0; i < plan->num_xenstore; i++) {
         struct xs_permissions *perms;
@@ -116,7 +120,7 @@ int libxl__ims_xs_write(libxl__gc *gc, const libxl_pci_ims_plan *plan,
         if (dir) {
             rc = libxl__xs_read_checked(gc, t, dir, &there);
             if (rc) goto out;
-            if (there && !made_by_guest(gc, t, dir)) {
+            if (there && !made_by_guest(gc, t, domid, dir)) {
                 LOG(ERROR, "%s already exists: the slot belongs to another "
                     "device; give this one a free vdevfn", dir);
                 rc = ERROR_FAIL;
@@ -425,7 +429,7 @@ static void attach_write(libxl__egc *egc, libxl__ims_attach_state *ims)
 
     libxl__ims_plan_sinks(gc, &ims->plan, ims->pci, ims->domid,
                           ims->dm_domid, ims->pci->vdevfn);
-    rc = libxl__ims_xs_write(gc, &ims->plan, ims->pci);
+    rc = libxl__ims_xs_write(gc, ims->domid, &ims->plan, ims->pci);
     if (rc) goto out;
     ims->written = ims->plan.num_xenstore > 0;
     if (ims->dm_answered) {

@@ -168,7 +168,7 @@ static void test_write_read_back(void **state)
 
     before = clean_store();
     make_plan(&plan, &pci, 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
 
     v = xs_get("/local/domain/31990/device/pci-ims/28/strategy");
     assert_string_equal(v, "export");
@@ -208,7 +208,7 @@ static void test_stub_domain_owns_entries(void **state)
 
     free(clean_store());
     make_plan(&plan, &pci, STUBDOM);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
     assert_string_equal(perms_of("/local/domain/31990/device/pci-ims/28"),
                         "n31991,r31990");
     assert_int_equal(detach_pci(gc, &pci), 0);
@@ -228,7 +228,7 @@ static void test_guest_made_entries_are_replaced(void **state)
     assert_true(xs_write(ctx->xsh, XBT_NULL,
         "/local/domain/31990/device/pci-ims/28/msi-data", "dead", 4));
     make_plan(&plan, &pci, 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
     v = xs_get("/local/domain/31990/device/pci-ims/28/msi-data");
     assert_null(v);
     libxl_pci_ims_plan_dispose(&plan);
@@ -249,8 +249,8 @@ static void test_remove_keeps_other_devices(void **state)
     pb.bus = 5;
     pb.vdevfn = 0x30;
     libxl__ims_plan_sinks(gc, &b, &pb, DOMID, 0, pb.vdevfn);
-    assert_int_equal(libxl__ims_xs_write(gc, &a, &pa), 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &b, &pb), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &a, &pa), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &b, &pb), 0);
     assert_int_equal(detach_pci(gc, &pa), 0);
     v = xs_get("/local/domain/31990/device/pci-ims/30/state");
     assert_string_equal(v, "pending");
@@ -276,7 +276,7 @@ static void test_detach_finds_the_real_slot(void **state)
 
     before = clean_store();
     make_plan(&plan, &pci, 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
     snprintf(path, sizeof(path), "/local/domain/0/backend/pci/%u/0", DOMID);
     assert_true(xs_write(ctx->xsh, XBT_NULL,
                          GCSPRINTF("%s/num_devs", path), "1", 1));
@@ -309,9 +309,9 @@ static void test_slot_in_use_is_left_alone(void **state)
     make_plan(&b, &pb, 0);
     pb.bus = 5;
     libxl__ims_plan_sinks(gc, &b, &pb, DOMID, 0, pb.vdevfn);
-    assert_int_equal(libxl__ims_xs_write(gc, &a, &pa), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &a, &pa), 0);
     after_a = dump_store();
-    assert_int_equal(libxl__ims_xs_write(gc, &b, &pb), ERROR_FAIL);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &b, &pb), ERROR_FAIL);
     v = dump_store();
     assert_string_equal(v, after_a);
     free(v);
@@ -341,7 +341,7 @@ static void test_stale_record_is_replaced(void **state)
                       &plan);
     libxl__ims_plan_sinks(gc, &plan, &pci, DOMID, 0, 0);
     assert_int_equal(plan.num_xenstore, 0);
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
     assert_null(xs_get("/libxl/pci/0000-04-00-0/ims_strategy"));
     libxl_pci_ims_plan_dispose(&plan);
     GC_FREE;
@@ -359,14 +359,14 @@ static void test_every_write_fails_in_turn(void **state)
     before = clean_store();
     make_plan(&plan, &pci, 0);
     test_xs_writes = 0;
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
     total = test_xs_writes;
     assert_true(total >= 2 * plan.num_xenstore);
     assert_int_equal(detach_pci(gc, &pci), 0);
 
     for (i = 0; i < total; i++) {
         test_xs_fail_after = i;
-        assert_int_not_equal(libxl__ims_xs_write(gc, &plan, &pci), 0);
+        assert_int_not_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
         assert_int_equal(test_xs_fail_after, -1);
         v = dump_store();
         if (strcmp(v, before))
@@ -389,7 +389,7 @@ static void test_bad_perms_write_nothing(void **state)
     make_plan(&plan, &pci, 0);
     free(plan.xenstore[plan.num_xenstore - 1].perms);
     plan.xenstore[plan.num_xenstore - 1].perms = strdup("n0,x5");
-    assert_int_equal(libxl__ims_xs_write(gc, &plan, &pci), ERROR_INVAL);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), ERROR_INVAL);
     v = dump_store();
     assert_string_equal(v, before);
     free(v);
