@@ -482,7 +482,8 @@ static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
             return false;
         }
         key_col[k] = key_start;
-        /* Blanks are ignored only around commas (DESIGN, xl spec style). */
+        /* Blanks are ignored only around commas, as in xl's PCI spec
+         * strings. */
         if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
             LP_ERROR(lp, lp->pos, "whitespace after `%s': write %s=value "
                      "with no space around `='", key_names[k], key_names[k]);
