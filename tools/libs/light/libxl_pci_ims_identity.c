@@ -147,13 +147,17 @@ int libxl__ims_identity_from_config(libxl__gc *gc,
 
 /*
  * libpci calls its error callback on fatal errors and expects it not to
- * return (the default one exits the process).  Ours jumps back to
- * pci_read_config(); libpci is used by one thread at a time.
+ * return (the default one exits the process); the callbacks get no
+ * context.  Ours jump back to the pci_read_config() running in this
+ * thread, through the context that call keeps on its own stack: nothing
+ * is shared between calls, nor between the threads libxl runs in.
  */
-static pthread_mutex_t pci_lock = PTHREAD_MUTEX_INITIALIZER;
+typedef struct pci_call {
+    jmp_buf jmp;
+    char msg[256];                  /* libpci's last word */
+} pci_call;
 
-static jmp_buf pci_jmp;          /* under pci_lock */
-static char pci_msg[256];        /* under pci_lock: libpci's last word */
+static __thread pci_call *this_call;
 
 static void pci_error(char *msg, ...) PRINTF_ATTRIBUTE(1, 2)
                                       __attribute__((noreturn));
@@ -162,9 +166,9 @@ static void pci_error(char *msg, ...)
     va_list ap;
 
     va_start(ap, msg);
-    vsnprintf(pci_msg, sizeof(pci_msg), msg, ap);
+    vsnprintf(this_call->msg, sizeof(this_call->msg), msg, ap);
     va_end(ap);
-    longjmp(pci_jmp, 1);
+    longjmp(this_call->jmp, 1);
 }
 
 static void pci_warning(char *msg, ...) PRINTF_ATTRIBUTE(1, 2);
@@ -174,7 +178,7 @@ static void pci_warning(char *msg, ...)
     va_list ap;
 
     va_start(ap, msg);
-    vsnprintf(pci_msg, sizeof(pci_msg), msg, ap);
+    vsnprintf(this_call->msg, sizeof(this_call->msg), msg, ap);
     va_end(ap);
 }
 
@@ -182,6 +186,69 @@ static void pci_debug(char *msg, ...) PRINTF_ATTRIBUTE(1, 2);
 
 static void pci_debug(char *msg, ...)
 {
+}
+
+/* A libpci access to sysfs, or to the lspci -xxx dump when dump is set. */
+static struct pci_access *pci_open(const char *dump, const char *sysfs)
+{
+    struct pci_access *acc = pci_alloc();
+
+    acc->error = pci_error;
+    acc->warning = pci_warning;
+    acc->debug = pci_debug;
+    if (dump) {
+        acc->method = PCI_ACCESS_DUMP;
+        pci_set_param(acc, (char *)"dump.name", (char *)dump);
+    } else {
+        acc->method = PCI_ACCESS_SYS_BUS_PCI;
+        pci_set_param(acc, (char *)"sysfs.path", (char *)sysfs);
+    }
+    pci_init(acc);
+    return acc;
+}
+
+/* The device pci in the dump read by acc (on acc's list once read). */
+static int pci_dump_dev(libxl__gc *gc, struct pci_access *acc,
+                        const libxl_device_pci *pci, const char *bdf,
+                        const char *what, struct pci_dev **dev_r)
+{
+    struct pci_dev *d;
+    int nr_devs = 0;
+
+    *dev_r = NULL;
+    for (d = acc->devices; d; d = d->next) {
+        nr_devs++;
+        if (d->domain == pci->domain && d->bus == pci->bus &&
+            d->dev == pci->dev && d->func == pci->func)
+            *dev_r = d;
+    }
+    if (!nr_devs) {
+        LOG(ERROR, "%s: no device in it (not an lspci -xxx dump?)", what);
+        return ERROR_INVAL;
+    }
+    if (!*dev_r) {
+        LOG(ERROR, "PCI device %s not found in %s", bdf, what);
+        return ERROR_NOTFOUND;
+    }
+    return 0;
+}
+
+/* The whole config space (256 bytes) of dev, or why not. */
+static int pci_read_all(libxl__gc *gc, struct pci_dev *dev,
+                        const char *bdf, const char *what, bool dump,
+                        const char *libpci_msg, uint8_t *cfg)
+{
+    if (pci_read_block(dev, 0, cfg, 256))
+        return 0;
+    if (pci_read_block(dev, 0, cfg, 64)) {
+        LOG(ERROR, "%s: only 64 bytes of the config space of %s %s",
+            what, bdf, dump ? "(use lspci -xxx, not lspci -x)"
+                            : "are readable (not root?)");
+    } else {
+        LOG(ERROR, "%s: cannot read the config space of %s%s%s", what,
+            bdf, libpci_msg[0] ? ": " : "", libpci_msg);
+    }
+    return dump ? ERROR_INVAL : ERROR_FAIL;
 }
 
 /*
@@ -194,10 +261,10 @@ static int pci_read_config(libxl__gc *gc, const libxl_device_pci *pci,
 {
     struct pci_access *volatile acc = NULL;
     struct pci_dev *volatile dev = NULL;
-    volatile bool own_dev = false;
     struct pci_dev *d;
+    pci_call call;
     const char *what;
-    int rc, nr_devs = 0;
+    int rc;
     struct stat st;
 
     if (dump) {
@@ -214,70 +281,29 @@ static int pci_read_config(libxl__gc *gc, const libxl_device_pci *pci,
         }
     }
 
-    pthread_mutex_lock(&pci_lock);
-    pci_msg[0] = '\0';
-
-    if (setjmp(pci_jmp)) {
-        LOG(ERROR, "%s: libpci: %s", what, pci_msg);
+    call.msg[0] = '\0';
+    this_call = &call;
+    if (setjmp(call.jmp)) {
+        LOG(ERROR, "%s: libpci: %s", what, call.msg);
         rc = dump ? ERROR_INVAL : ERROR_FAIL;
         goto out;
     }
 
-    acc = pci_alloc();
-    acc->error = pci_error;
-    acc->warning = pci_warning;
-    acc->debug = pci_debug;
+    acc = pci_open(dump, sysfs);
     if (dump) {
-        acc->method = PCI_ACCESS_DUMP;
-        pci_set_param(acc, (char *)"dump.name", (char *)dump);
+        rc = pci_dump_dev(gc, acc, pci, bdf, what, &d);
+        if (rc) goto out;
     } else {
-        acc->method = PCI_ACCESS_SYS_BUS_PCI;
-        pci_set_param(acc, (char *)"sysfs.path", (char *)sysfs);
+        /* Ours to free, unlike a dump's devices. */
+        d = dev = pci_get_dev(acc, pci->domain, pci->bus, pci->dev,
+                              pci->func);
     }
-    pci_init(acc);
-
-    if (dump) {
-        /* The dump's devices are on acc's list once it is read. */
-        for (d = acc->devices; d; d = d->next) {
-            nr_devs++;
-            if (d->domain == pci->domain && d->bus == pci->bus &&
-                d->dev == pci->dev && d->func == pci->func)
-                dev = d;
-        }
-        if (!nr_devs) {
-            LOG(ERROR, "%s: no device in it (not an lspci -xxx dump?)",
-                what);
-            rc = ERROR_INVAL;
-            goto out;
-        }
-        if (!dev) {
-            LOG(ERROR, "PCI device %s not found in %s", bdf, what);
-            rc = ERROR_NOTFOUND;
-            goto out;
-        }
-    } else {
-        dev = pci_get_dev(acc, pci->domain, pci->bus, pci->dev, pci->func);
-        own_dev = true;
-    }
-
-    if (!pci_read_block(dev, 0, cfg, 256)) {
-        if (pci_read_block(dev, 0, cfg, 64)) {
-            LOG(ERROR, "%s: only 64 bytes of the config space of %s %s",
-                what, bdf, dump ? "(use lspci -xxx, not lspci -x)"
-                                : "are readable (not root?)");
-        } else {
-            LOG(ERROR, "%s: cannot read the config space of %s%s%s", what,
-                bdf, pci_msg[0] ? ": " : "", pci_msg);
-        }
-        rc = dump ? ERROR_INVAL : ERROR_FAIL;
-        goto out;
-    }
-    rc = 0;
+    rc = pci_read_all(gc, d, bdf, what, dump, call.msg, cfg);
 
  out:
-    if (dev && own_dev) pci_free_dev(dev);
+    if (dev) pci_free_dev(dev);
     if (acc) pci_cleanup(acc);
-    pthread_mutex_unlock(&pci_lock);
+    this_call = NULL;
     return rc;
 }
 
