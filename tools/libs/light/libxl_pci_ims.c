@@ -205,7 +205,7 @@ int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
     /* The slot is the attach's own (the backend's record), not the
      * caller's, which is 0 for a device named by its BDF alone. */
     if (!libxl__ims_attached_device(gc, domid, pci, &policy, &vdevfn)) {
-        LOGD(DEBUG, domid, "PCI device %04x:%02x:%02x.%u: not in the "
+        LOGD(DEBUG, domid, "PCI device "PCI_BDF": not in the "
              "backend; only its IMS record is removed", pci->domain,
              pci->bus, pci->dev, pci->func);
         return xs_remove_dir(gc, domid, pci, NULL);
@@ -259,7 +259,7 @@ static int attach_plan(libxl__gc *gc, libxl__ims_attach_state *ims)
     rq->ask_xen = true;
     rq->at_attach = true;
 
-    plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", ims->pci->domain,
+    plan->bdf = libxl__sprintf(NOGC, PCI_BDF, ims->pci->domain,
                                ims->pci->bus, ims->pci->dev, ims->pci->func);
     ims->dm_domid = libxl_get_stubdom_id(CTX, ims->domid);
     plan->facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;

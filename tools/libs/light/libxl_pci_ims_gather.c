@@ -236,7 +236,7 @@ void libxl__ims_choose_hvm_pirq(libxl__gc *gc, libxl_domain_config *d_config)
 
         if (new_domain_strategy(gc, &env, pci) != LIBXL_PCI_IMS_STRATEGY_REMAP)
             continue;
-        LOG(INFO, "PCI device %04x:%02x:%02x.%u is planned as IMS remap: "
+        LOG(INFO, "PCI device "PCI_BDF" is planned as IMS remap: "
             "the domain is created without HVM pirqs (hvm_pirq=0), so that "
             "the guest's MSIs carry vectors Xen can remap", pci->domain,
             pci->bus, pci->dev, pci->func);

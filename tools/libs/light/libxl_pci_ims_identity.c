@@ -317,7 +317,7 @@ int libxl__ims_pci_identity_env(libxl__gc *gc, const libxl__ims_env *env,
     uint8_t cfg[256];
     int rc;
 
-    bdf = GCSPRINTF("%04x:%02x:%02x.%u", pci->domain, pci->bus, pci->dev,
+    bdf = GCSPRINTF(PCI_BDF, pci->domain, pci->bus, pci->dev,
                     pci->func);
 
     /* At attach, what the identity is read from must be root's. */

@@ -503,8 +503,7 @@ const char *libxl__ims_export_path(libxl__gc *gc, uint32_t domid,
 const char *libxl__ims_toolstack_path(libxl__gc *gc,
                                       const libxl_device_pci *pci)
 {
-    return GCSPRINTF("/libxl/pci/%04x-%02x-%02x-%01x/ims_strategy",
-                     pci->domain, pci->bus, pci->dev, pci->func);
+    return libxl__pci_info_xs_path(gc, pci, "ims_strategy");
 }
 
 void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,

@@ -164,7 +164,7 @@ int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
 
     libxl_pci_ims_plan_dispose(plan);
     libxl_pci_ims_plan_init(plan);
-    plan->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pci->domain,
+    plan->bdf = libxl__sprintf(NOGC, PCI_BDF, pci->domain,
                                pci->bus, pci->dev, pci->func);
 
     libxl__ims_env_read(gc, &env, false);
@@ -370,7 +370,7 @@ libxl_pci_ims_plan *libxl_pci_ims_list_host(libxl_ctx *ctx, int *num)
         plans = libxl__realloc(NOGC, plans, sizeof(*plans) * (n + 1));
         p = &plans[n++];
         libxl_pci_ims_plan_init(p);
-        p->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", host[i].domain,
+        p->bdf = libxl__sprintf(NOGC, PCI_BDF, host[i].domain,
                                 host[i].bus, host[i].dev, host[i].func);
         p->identity = id;
         p->assignable = pci_in(assignable, nr_assignable, &host[i]);
@@ -413,7 +413,7 @@ libxl_pci_ims_plan *libxl_pci_ims_list_applied(libxl_ctx *ctx,
         plans = libxl__realloc(NOGC, plans, sizeof(*plans) * (n + 1));
         p = &plans[n++];
         libxl_pci_ims_plan_init(p);
-        p->bdf = libxl__sprintf(NOGC, "%04x:%02x:%02x.%u", pcis[i].domain,
+        p->bdf = libxl__sprintf(NOGC, PCI_BDF, pcis[i].domain,
                                 pcis[i].bus, pcis[i].dev, pcis[i].func);
         p->policy = pcis[i].ims_policy;
         libxl_pci_ims_strategy_from_string(s, &p->applied);
