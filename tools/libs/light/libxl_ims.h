@@ -307,6 +307,19 @@ _hidden const char *libxl__ims_toolstack_path(libxl__gc *gc,
                                               const libxl_device_pci *pci);
 
 /*
+ * What a decided plan asks of Xen at assignment (pure): the extra flags
+ * for xc_assign_device() and why, the one source of both the flags libxl
+ * passes and the plan's printed "assign:" line.
+ */
+typedef struct libxl__ims_xen_action {
+    uint32_t assign_flags;
+    const char *reason;             /* static */
+} libxl__ims_xen_action;
+
+_hidden void libxl__ims_plan_xen_action(const libxl_pci_ims_plan *plan,
+                                        libxl__ims_xen_action *a);
+
+/*
  * From a decided plan to what the sinks get (pure): the QEMU properties,
  * the xenstore entries with their permissions, and the hypervisor-side
  * actions.  dm_domid is the domain running the device model (0, or the

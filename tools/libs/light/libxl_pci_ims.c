@@ -234,11 +234,10 @@ static void attach_done(libxl__egc *egc, libxl__ims_attach_state *ims,
 
 uint32_t libxl__ims_assign_flags(const libxl__ims_attach_state *ims)
 {
-#ifdef XEN_DOMCTL_DEV_IMS_REMAP
-    if (ims->plan.applied == LIBXL_PCI_IMS_STRATEGY_REMAP)
-        return XEN_DOMCTL_DEV_IMS_REMAP;
-#endif
-    return 0;
+    libxl__ims_xen_action xen;
+
+    libxl__ims_plan_xen_action(&ims->plan, &xen);
+    return xen.assign_flags;
 }
 
 /*

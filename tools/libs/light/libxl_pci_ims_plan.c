@@ -506,6 +506,22 @@ const char *libxl__ims_toolstack_path(libxl__gc *gc,
     return libxl__pci_info_xs_path(gc, pci, "ims_strategy");
 }
 
+void libxl__ims_plan_xen_action(const libxl_pci_ims_plan *plan,
+                                libxl__ims_xen_action *a)
+{
+    bool active = plan->outcome == LIBXL_PCI_IMS_OUTCOME_APPLIED ||
+                  plan->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING;
+
+    a->assign_flags = 0;
+    a->reason = "no IMS flag (Xen programs MSI as usual)";
+    if (!active || plan->strategy != LIBXL_PCI_IMS_STRATEGY_REMAP)
+        return;
+#ifdef XEN_DOMCTL_DEV_IMS_REMAP
+    a->assign_flags = XEN_DOMCTL_DEV_IMS_REMAP;
+#endif
+    a->reason = "flag XEN_DOMCTL_DEV_IMS_REMAP";
+}
+
 void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
                            const libxl_device_pci *pci, uint32_t domid,
                            uint32_t dm_domid, uint32_t vdevfn)
@@ -515,6 +531,7 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
                   plan->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING;
     const char *dir = libxl__ims_export_path(gc, domid, vdevfn);
     const char *owner_guest_reads = GCSPRINTF("n%u,r%u", dm_domid, domid);
+    libxl__ims_xen_action xen;
 
     libxl_key_value_list_dispose(&plan->qemu_props);
     for (int i = 0; i < plan->num_xenstore; i++)
@@ -534,6 +551,7 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
     if (!active)
         return;
 
+    libxl__ims_plan_xen_action(plan, &xen);
     switch (s) {
     case LIBXL_PCI_IMS_STRATEGY_EXPOSE:
         add_kv(gc, &plan->qemu_props, "x-ims", "expose");
@@ -541,7 +559,7 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
                    GCSPRINTF("checked: interrupt remapping on (%s)",
                              source_of(plan->facts.intremap_source)));
         add_string(gc, &plan->hypervisor,
-                   "assign: no IMS flag (Xen programs MSI as usual)");
+                   GCSPRINTF("assign: %s", xen.reason));
         break;
     case LIBXL_PCI_IMS_STRATEGY_EXPORT:
         add_kv(gc, &plan->qemu_props, "x-ims", "export");
@@ -557,7 +575,7 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
         add_xs(gc, plan, GCSPRINTF("%s/state", dir), "pending",
                owner_guest_reads);
         add_string(gc, &plan->hypervisor,
-                   "assign: no IMS flag (Xen programs MSI as usual)");
+                   GCSPRINTF("assign: %s", xen.reason));
         break;
     case LIBXL_PCI_IMS_STRATEGY_REMAP:
         add_string(gc, &plan->hypervisor,
@@ -566,7 +584,7 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
                              source_of(plan->facts.iommu_source),
                              source_of(plan->facts.intremap_source)));
         add_string(gc, &plan->hypervisor,
-                   "assign: flag XEN_DOMCTL_DEV_IMS_REMAP");
+                   GCSPRINTF("assign: %s", xen.reason));
         break;
     default:
         break;
