@@ -10,37 +10,31 @@
 
 #include "libxl_ims.h"
 
-/* "n0,r5" -> xs_permissions; returns the count, 0 on a malformed string. */
-static unsigned int parse_perms(libxl__gc *gc, const char *s,
-                                struct xs_permissions **perms_r)
+/* An entry's acl as xs_permissions; 0 when it names no valid domain. */
+static unsigned int acl_perms(libxl__gc *gc, const libxl_pci_ims_xs_entry *e,
+                              struct xs_permissions **perms_r)
 {
-    struct xs_permissions *perms = NULL;
-    unsigned int n = 0;
-    char *copy = libxl__strdup(gc, s), *tok, *save = NULL, *end;
+    static const unsigned int xs_perm[] = {
+        [LIBXL_PCI_IMS_XS_PERM_NONE] = XS_PERM_NONE,
+        [LIBXL_PCI_IMS_XS_PERM_READ] = XS_PERM_READ,
+        [LIBXL_PCI_IMS_XS_PERM_WRITE] = XS_PERM_WRITE,
+        [LIBXL_PCI_IMS_XS_PERM_BOTH] = XS_PERM_READ | XS_PERM_WRITE,
+    };
+    struct xs_permissions *perms;
 
-    for (tok = strtok_r(copy, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        unsigned long id;
-        unsigned int p;
-
-        switch (tok[0]) {
-        case 'n': p = XS_PERM_NONE; break;
-        case 'r': p = XS_PERM_READ; break;
-        case 'w': p = XS_PERM_WRITE; break;
-        case 'b': p = XS_PERM_READ | XS_PERM_WRITE; break;
-        default: return 0;
-        }
-        errno = 0;
-        id = strtoul(tok + 1, &end, 10);
-        if (errno || end == tok + 1 || *end || id >= DOMID_FIRST_RESERVED)
+    if (e->num_acl <= 0)
+        return 0;
+    perms = libxl__calloc(gc, e->num_acl, sizeof(*perms));
+    for (int i = 0; i < e->num_acl; i++) {
+        if (e->acl[i].domid >= DOMID_FIRST_RESERVED ||
+            e->acl[i].perm < LIBXL_PCI_IMS_XS_PERM_NONE ||
+            e->acl[i].perm > LIBXL_PCI_IMS_XS_PERM_BOTH)
             return 0;
-        perms = libxl__realloc(gc, perms, sizeof(*perms) * (n + 1));
-        perms[n].id = id;
-        perms[n].perms = p;
-        n++;
+        perms[i].id = e->acl[i].domid;
+        perms[i].perms = xs_perm[e->acl[i].perm];
     }
     *perms_r = perms;
-    return n;
+    return e->num_acl;
 }
 
 static const char *export_dir_of(libxl__gc *gc, const char *path)
@@ -100,9 +94,9 @@ int libxl__ims_xs_write(libxl__gc *gc, uint32_t domid,
     for (i = 0; i < plan->num_xenstore; i++) {
         struct xs_permissions *perms;
 
-        if (!parse_perms(gc, plan->xenstore[i].perms, &perms)) {
-            LOG(ERROR, "bad xenstore permissions \"%s\" for %s",
-                plan->xenstore[i].perms, plan->xenstore[i].path);
+        if (!acl_perms(gc, &plan->xenstore[i], &perms)) {
+            LOG(ERROR, "bad xenstore permissions for %s: no domain can "
+                "have them", plan->xenstore[i].path);
             return ERROR_INVAL;
         }
     }
@@ -137,7 +131,7 @@ int libxl__ims_xs_write(libxl__gc *gc, uint32_t domid,
         for (i = 0; i < plan->num_xenstore; i++) {
             const libxl_pci_ims_xs_entry *e = &plan->xenstore[i];
             struct xs_permissions *perms;
-            unsigned int n = parse_perms(gc, e->perms, &perms);
+            unsigned int n = acl_perms(gc, e, &perms);
 
             rc = libxl__xs_write_checked(gc, t, e->path, e->value);
             if (rc) goto out;

@@ -459,8 +459,28 @@ libxl_pci_ims_support libxl__ims_qmp_transcript_support(libxl__gc *gc,
     return LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
 }
 
+/* xenstore-chmod notation of an acl ("n0,r5": owner first), for people. */
+static char *acl_string(libxl__gc *gc, const libxl_pci_ims_xs_entry *e)
+{
+    static const char letter[] = { [LIBXL_PCI_IMS_XS_PERM_NONE] = 'n',
+                                   [LIBXL_PCI_IMS_XS_PERM_READ] = 'r',
+                                   [LIBXL_PCI_IMS_XS_PERM_WRITE] = 'w',
+                                   [LIBXL_PCI_IMS_XS_PERM_BOTH] = 'b' };
+    char *s = "";
+
+    for (int i = 0; i < e->num_acl; i++)
+        s = GCSPRINTF("%s%s%c%u", s, i ? "," : "", letter[e->acl[i].perm],
+                      e->acl[i].domid);
+    return s;
+}
+
+/*
+ * An entry owned by owner (no access for the others) and, when reader is
+ * not INVALID_DOMID, readable by reader.
+ */
 static void add_xs(libxl__gc *gc, libxl_pci_ims_plan *plan,
-                   const char *path, const char *value, const char *perms)
+                   const char *path, const char *value,
+                   uint32_t owner, uint32_t reader)
 {
     libxl_pci_ims_xs_entry *e;
 
@@ -470,7 +490,17 @@ static void add_xs(libxl__gc *gc, libxl_pci_ims_plan *plan,
     libxl_pci_ims_xs_entry_init(e);
     e->path = libxl__strdup(NOGC, path);
     e->value = libxl__strdup(NOGC, value);
-    e->perms = libxl__strdup(NOGC, perms);
+    e->num_acl = reader == INVALID_DOMID ? 1 : 2;
+    e->acl = libxl__calloc(NOGC, e->num_acl, sizeof(*e->acl));
+    for (int i = 0; i < e->num_acl; i++)
+        libxl_pci_ims_xs_acl_init(&e->acl[i]);
+    e->acl[0].domid = owner;
+    e->acl[0].perm = LIBXL_PCI_IMS_XS_PERM_NONE;
+    if (reader != INVALID_DOMID) {
+        e->acl[1].domid = reader;
+        e->acl[1].perm = LIBXL_PCI_IMS_XS_PERM_READ;
+    }
+    e->perms = libxl__strdup(NOGC, acl_string(gc, e));
 }
 
 static void add_string(libxl__gc *gc, libxl_string_list *sl, const char *s)
@@ -530,7 +560,6 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
     bool active = plan->outcome == LIBXL_PCI_IMS_OUTCOME_APPLIED ||
                   plan->outcome == LIBXL_PCI_IMS_OUTCOME_PENDING;
     const char *dir = libxl__ims_export_path(gc, domid, vdevfn);
-    const char *owner_guest_reads = GCSPRINTF("n%u,r%u", dm_domid, domid);
     libxl__ims_xen_action xen;
 
     libxl_key_value_list_dispose(&plan->qemu_props);
@@ -547,7 +576,7 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
 
     /* The toolstack's own record, dom0 only: also kept when degraded. */
     add_xs(gc, plan, libxl__ims_toolstack_path(gc, pci),
-           libxl_pci_ims_strategy_to_string(plan->applied), "n0");
+           libxl_pci_ims_strategy_to_string(plan->applied), 0, INVALID_DOMID);
     if (!active)
         return;
 
@@ -564,16 +593,18 @@ void libxl__ims_plan_sinks(libxl__gc *gc, libxl_pci_ims_plan *plan,
     case LIBXL_PCI_IMS_STRATEGY_EXPORT:
         add_kv(gc, &plan->qemu_props, "x-ims", "export");
         add_kv(gc, &plan->qemu_props, "x-ims-path", dir);
+        /* Owned by the device model's domain, read by the guest, which
+         * must never choose the values it is shown. */
         add_xs(gc, plan, libxl__strndup(gc, dir, strrchr(dir, '/') - dir),
-               "", owner_guest_reads);
-        add_xs(gc, plan, dir, "", owner_guest_reads);
-        add_xs(gc, plan, GCSPRINTF("%s/strategy", dir), "export",
-               owner_guest_reads);
+               "", dm_domid, domid);
+        add_xs(gc, plan, dir, "", dm_domid, domid);
+        add_xs(gc, plan, GCSPRINTF("%s/strategy", dir), "export", dm_domid,
+               domid);
         add_xs(gc, plan, GCSPRINTF("%s/iommu", dir),
-               libxl_pci_ims_iommu_to_string(plan->facts.iommu),
-               owner_guest_reads);
-        add_xs(gc, plan, GCSPRINTF("%s/state", dir), "pending",
-               owner_guest_reads);
+               libxl_pci_ims_iommu_to_string(plan->facts.iommu), dm_domid,
+               domid);
+        add_xs(gc, plan, GCSPRINTF("%s/state", dir), "pending", dm_domid,
+               domid);
         add_string(gc, &plan->hypervisor,
                    GCSPRINTF("assign: %s", xen.reason));
         break;
