@@ -131,6 +131,89 @@ static int candidates_of(libxl_pci_ims_policy policy,
     return 1;
 }
 
+/* remap: an AMD IOMMU, Xen's acceptance of the flag, guest MSIs that
+ * carry a vector. */
+static libxl_pci_ims_verdict judge_remap(judged *c,
+                                         const libxl_pci_ims_facts *f)
+{
+    libxl_pci_ims_verdict verdict = LIBXL_PCI_IMS_VERDICT_USABLE;
+
+    if (f->iommu != LIBXL_PCI_IMS_IOMMU_AMD) {
+        snprintf(c->why, sizeof(c->why), "remap needs an AMD IOMMU "
+                 "(IOMMU %s from %s)",
+                 libxl_pci_ims_iommu_to_string(f->iommu),
+                 source_of(f->iommu_source));
+        return LIBXL_PCI_IMS_VERDICT_UNUSABLE;
+    }
+    if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO) {
+        snprintf(c->why, sizeof(c->why), "%s", f->hv_remap_source
+                 ? f->hv_remap_source
+                 : "this hypervisor lacks IMS remap support "
+                   "(XEN_DOMCTL_DEV_IMS_REMAP)");
+        return LIBXL_PCI_IMS_VERDICT_UNUSABLE;
+    }
+    /* Xen's answer first: where it lacks the flag, hvm_pirq=0 is
+     * no advice (such a Xen refuses it too). */
+    if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+        snprintf(c->why, sizeof(c->why), "whether Xen accepts "
+                 "XEN_DOMCTL_DEV_IMS_REMAP for this device is known "
+                 "only at assignment (%s)",
+                 source_of(f->hv_remap_source));
+        verdict = LIBXL_PCI_IMS_VERDICT_UNKNOWN;
+    } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL) {
+        snprintf(c->why, sizeof(c->why), "the guest's MSIs are Xen "
+                 "event channels (%s), which carry no vector for Xen "
+                 "to remap: create the domain with hvm_pirq=0 or with "
+                 "the device in its config",
+                 source_of(f->guest_msi_source));
+        return LIBXL_PCI_IMS_VERDICT_UNUSABLE;
+    } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN) {
+        snprintf(c->why, sizeof(c->why), "whether the guest's MSIs "
+                 "carry a vector is not known (%s)",
+                 source_of(f->guest_msi_source));
+        verdict = LIBXL_PCI_IMS_VERDICT_UNKNOWN;
+    } else {
+        snprintf(c->why, sizeof(c->why), "Xen remaps the guest's own "
+                 "MSI data to the device's interrupt (AMD IOMMU, "
+                 "interrupt remapping on; %s)",
+                 source_of(f->guest_msi_source));
+    }
+    return verdict;
+}
+
+/* expose and export: a device model with x-ims. */
+static libxl_pci_ims_verdict judge_dm(judged *c, const libxl_pci_ims_facts *f)
+{
+    libxl_pci_ims_verdict verdict = LIBXL_PCI_IMS_VERDICT_USABLE;
+
+    if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_NO) {
+        snprintf(c->why, sizeof(c->why), "the device model (%s) has "
+                 "no x-ims property: install a device model with the "
+                 "xen-pci-ims QEMU patches (or point "
+                 "device_model_override at one)",
+                 source_of(f->qemu_ims_source));
+        return LIBXL_PCI_IMS_VERDICT_UNUSABLE;
+    }
+    if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
+        snprintf(c->why, sizeof(c->why), "whether the device model "
+                 "supports x-ims is not known (%s)",
+                 source_of(f->qemu_ims_source));
+        verdict = LIBXL_PCI_IMS_VERDICT_UNKNOWN;
+    } else if (c->strategy == LIBXL_PCI_IMS_STRATEGY_EXPOSE) {
+        snprintf(c->why, sizeof(c->why), "the device model supports "
+                 "x-ims: the guest reads the physical MSI address%s",
+                 f->iommu == LIBXL_PCI_IMS_IOMMU_INTEL
+                 ? " (with SHV cleared, so the handle alone selects "
+                   "the device's interrupt) and data"
+                 : " and data");
+    } else {
+        snprintf(c->why, sizeof(c->why), "the device model supports "
+                 "x-ims: the physical MSI address/data are published "
+                 "in xenstore");
+    }
+    return verdict;
+}
+
 /*
  * The prerequisites of one candidate.  Every strategy gives the device or
  * the guest physical interrupt values, which stay valid only while
@@ -139,8 +222,6 @@ static int candidates_of(libxl_pci_ims_policy policy,
  */
 static void judge(judged *c, const libxl_pci_ims_facts *f)
 {
-    bool unknown = false;
-
     c->verdict = LIBXL_PCI_IMS_VERDICT_UNUSABLE;
     if (f->intremap != LIBXL_PCI_IMS_INTREMAP_ON) {
         snprintf(c->why, sizeof(c->why), "interrupt remapping is %s (%s): "
@@ -152,81 +233,16 @@ static void judge(judged *c, const libxl_pci_ims_facts *f)
     }
     switch (c->strategy) {
     case LIBXL_PCI_IMS_STRATEGY_REMAP:
-        if (f->iommu != LIBXL_PCI_IMS_IOMMU_AMD) {
-            snprintf(c->why, sizeof(c->why), "remap needs an AMD IOMMU "
-                     "(IOMMU %s from %s)",
-                     libxl_pci_ims_iommu_to_string(f->iommu),
-                     source_of(f->iommu_source));
-            return;
-        }
-        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_NO) {
-            snprintf(c->why, sizeof(c->why), "%s", f->hv_remap_source
-                     ? f->hv_remap_source
-                     : "this hypervisor lacks IMS remap support "
-                       "(XEN_DOMCTL_DEV_IMS_REMAP)");
-            return;
-        }
-        /* Xen's answer first: where it lacks the flag, hvm_pirq=0 is
-         * no advice (such a Xen refuses it too). */
-        if (f->hv_remap == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
-            snprintf(c->why, sizeof(c->why), "whether Xen accepts "
-                     "XEN_DOMCTL_DEV_IMS_REMAP for this device is known "
-                     "only at assignment (%s)",
-                     source_of(f->hv_remap_source));
-            unknown = true;
-        } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_EVENT_CHANNEL) {
-            snprintf(c->why, sizeof(c->why), "the guest's MSIs are Xen "
-                     "event channels (%s), which carry no vector for Xen "
-                     "to remap: create the domain with hvm_pirq=0 or with "
-                     "the device in its config",
-                     source_of(f->guest_msi_source));
-            return;
-        } else if (f->guest_msi == LIBXL_PCI_IMS_GUEST_MSI_UNKNOWN) {
-            snprintf(c->why, sizeof(c->why), "whether the guest's MSIs "
-                     "carry a vector is not known (%s)",
-                     source_of(f->guest_msi_source));
-            unknown = true;
-        } else {
-            snprintf(c->why, sizeof(c->why), "Xen remaps the guest's own "
-                     "MSI data to the device's interrupt (AMD IOMMU, "
-                     "interrupt remapping on; %s)",
-                     source_of(f->guest_msi_source));
-        }
+        c->verdict = judge_remap(c, f);
         break;
     case LIBXL_PCI_IMS_STRATEGY_EXPOSE:
     case LIBXL_PCI_IMS_STRATEGY_EXPORT:
-        if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_NO) {
-            snprintf(c->why, sizeof(c->why), "the device model (%s) has "
-                     "no x-ims property: install a device model with the "
-                     "xen-pci-ims QEMU patches (or point "
-                     "device_model_override at one)",
-                     source_of(f->qemu_ims_source));
-            return;
-        }
-        if (f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN) {
-            snprintf(c->why, sizeof(c->why), "whether the device model "
-                     "supports x-ims is not known (%s)",
-                     source_of(f->qemu_ims_source));
-            unknown = true;
-        } else if (c->strategy == LIBXL_PCI_IMS_STRATEGY_EXPOSE) {
-            snprintf(c->why, sizeof(c->why), "the device model supports "
-                     "x-ims: the guest reads the physical MSI address%s",
-                     f->iommu == LIBXL_PCI_IMS_IOMMU_INTEL
-                     ? " (with SHV cleared, so the handle alone selects "
-                       "the device's interrupt) and data"
-                     : " and data");
-        } else {
-            snprintf(c->why, sizeof(c->why), "the device model supports "
-                     "x-ims: the physical MSI address/data are published "
-                     "in xenstore");
-        }
+        c->verdict = judge_dm(c, f);
         break;
     default:
         snprintf(c->why, sizeof(c->why), "no such strategy");
-        return;
+        break;
     }
-    c->verdict = unknown ? LIBXL_PCI_IMS_VERDICT_UNKNOWN
-                         : LIBXL_PCI_IMS_VERDICT_USABLE;
 }
 
 /*
@@ -305,6 +321,56 @@ static void walk_candidates(libxl_pci_ims_policy policy, decision *d)
         "applied and the device will get no interrupts in this guest.");
 }
 
+/* The candidates as decide() judged them, into the plan (NOGC). */
+static void plan_candidates(libxl__gc *gc, const decision *d,
+                            libxl_pci_ims_plan *plan)
+{
+    int i;
+
+    for (i = 0; i < plan->num_candidates; i++)
+        libxl_pci_ims_candidate_dispose(&plan->candidates[i]);
+    free(plan->candidates);
+    plan->candidates = d->num_cand
+        ? libxl__calloc(NOGC, d->num_cand, sizeof(*plan->candidates)) : NULL;
+    plan->num_candidates = d->num_cand;
+    for (i = 0; i < d->num_cand; i++) {
+        libxl_pci_ims_candidate *c = &plan->candidates[i];
+
+        libxl_pci_ims_candidate_init(c);
+        c->strategy = d->cand[i].strategy;
+        c->verdict = LIBXL_PCI_IMS_VERDICT_NOT_TRIED;
+        if (i < d->judged) {
+            c->verdict = d->cand[i].verdict;
+            c->reason = libxl__strdup(NOGC, d->cand[i].why);
+        }
+    }
+}
+
+/* The database entry the plan was made from, into the plan (NOGC). */
+static void plan_match(libxl__gc *gc, const libxl_pci_ims_db_entry *entry,
+                       libxl_pci_ims_plan *plan)
+{
+    libxl_pci_ims_match_dispose(&plan->match);
+    libxl_pci_ims_match_init(&plan->match);
+    if (!entry)
+        return;
+    plan->match.matched = true;
+    plan->match.file = libxl__strdup(NOGC, entry->file);
+    plan->match.line = entry->line;
+    plan->match.name = entry->name ? libxl__strdup(NOGC, entry->name)
+                                   : NULL;
+    plan->match.num_amd = entry->num_amd;
+    plan->match.amd = libxl__calloc(NOGC, entry->num_amd + 1,
+                                    sizeof(*plan->match.amd));
+    memcpy(plan->match.amd, entry->amd,
+           sizeof(*entry->amd) * entry->num_amd);
+    plan->match.num_intel = entry->num_intel;
+    plan->match.intel = libxl__calloc(NOGC, entry->num_intel + 1,
+                                      sizeof(*plan->match.intel));
+    memcpy(plan->match.intel, entry->intel,
+           sizeof(*entry->intel) * entry->num_intel);
+}
+
 void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
                        const libxl_pci_ims_db_entry *entry,
                        const char *db_error,
@@ -371,43 +437,8 @@ void libxl__ims_decide(libxl__gc *gc, libxl_pci_ims_policy policy,
     free(plan->warning);
     plan->warning = d.warning[0] ? libxl__strdup(NOGC, d.warning) : NULL;
 
-    for (i = 0; i < plan->num_candidates; i++)
-        libxl_pci_ims_candidate_dispose(&plan->candidates[i]);
-    free(plan->candidates);
-    plan->candidates = d.num_cand
-        ? libxl__calloc(NOGC, d.num_cand, sizeof(*plan->candidates)) : NULL;
-    plan->num_candidates = d.num_cand;
-    for (i = 0; i < d.num_cand; i++) {
-        libxl_pci_ims_candidate *c = &plan->candidates[i];
-
-        libxl_pci_ims_candidate_init(c);
-        c->strategy = d.cand[i].strategy;
-        c->verdict = LIBXL_PCI_IMS_VERDICT_NOT_TRIED;
-        if (i < d.judged) {
-            c->verdict = d.cand[i].verdict;
-            c->reason = libxl__strdup(NOGC, d.cand[i].why);
-        }
-    }
-
-    libxl_pci_ims_match_dispose(&plan->match);
-    libxl_pci_ims_match_init(&plan->match);
-    if (entry) {
-        plan->match.matched = true;
-        plan->match.file = libxl__strdup(NOGC, entry->file);
-        plan->match.line = entry->line;
-        plan->match.name = entry->name ? libxl__strdup(NOGC, entry->name)
-                                       : NULL;
-        plan->match.num_amd = entry->num_amd;
-        plan->match.amd = libxl__calloc(NOGC, entry->num_amd + 1,
-                                        sizeof(*plan->match.amd));
-        memcpy(plan->match.amd, entry->amd,
-               sizeof(*entry->amd) * entry->num_amd);
-        plan->match.num_intel = entry->num_intel;
-        plan->match.intel = libxl__calloc(NOGC, entry->num_intel + 1,
-                                          sizeof(*plan->match.intel));
-        memcpy(plan->match.intel, entry->intel,
-               sizeof(*entry->intel) * entry->num_intel);
-    }
+    plan_candidates(gc, &d, plan);
+    plan_match(gc, entry, plan);
 }
 
 /*
