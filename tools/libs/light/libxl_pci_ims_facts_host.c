@@ -197,6 +197,80 @@ static const char *read_boot_id(libxl__gc *gc, const libxl__ims_env *env)
 }
 
 /*
+ * The facts recorded at boot (xl pci-ims-facts --record) into one, when
+ * the record is there and can be used: written by root (or, outside an
+ * attach, by the caller), in this boot.  False when there is none.
+ */
+static bool record_facts(libxl__gc *gc, const libxl__ims_env *env,
+                         libxl_pci_ims_facts *one)
+{
+    const char *path = libxl__ims_env_path(gc, env, LIBXL_IMS_FACTS_FILE);
+    const char *boot_id, *why;
+    char *text;
+    size_t len;
+    bool truncated;
+    struct stat st;
+    int rc;
+
+    if (read_text(gc, path, IMS_RECORD_MAX, true, &text, &len, &truncated,
+                  &st))
+        return false;
+    boot_id = read_boot_id(gc, env);
+    why = env->attach ? libxl__ims_untrusted(gc, path) : NULL;
+
+    /* It can enable "expose": only its writer may have made it. */
+    if ((st.st_uid != 0 && (env->attach || st.st_uid != geteuid()))
+        || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        LOG(WARN, "%s: writable by others than its owner or not "
+            "owned by root, ignored", path);
+    } else if (why) {
+        LOG(WARN, "%s: %s: not used at attach, ignored (the "
+            "database's root-only rules)", path, why);
+    } else if (truncated || strlen(text) != len) {
+        LOG(WARN, "%s: not a record of host facts, ignored", path);
+    } else if (!boot_id) {
+        LOG(WARN, "%s: this boot's id (%s) cannot be read, so the "
+            "record cannot be tied to this boot: ignored", path,
+            libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE));
+    } else {
+        rc = libxl__ims_facts_from_record(gc, text,
+                 GCSPRINTF("record %s", path), one, boot_id);
+        if (rc == ERROR_NOTFOUND)
+            LOG(WARN, "%s: not recorded in this boot, ignored "
+                "(record again: xl pci-ims-facts --record)", path);
+        else if (rc)
+            LOG(WARN, "%s: malformed, ignored", path);
+    }
+    return true;
+}
+
+/* The facts Xen itself gives: its console ring, then its command line. */
+static void xen_facts(libxl__gc *gc, libxl_pci_ims_facts *found,
+                      libxl_pci_ims_facts *one)
+{
+    xen_commandline_t cmdline;
+    char *text;
+
+    /* An offline context has no hypervisor to ask. */
+    if (!CTX->xch)
+        return;
+    if (!facts_complete(found) && !read_console_ring(gc, &text)) {
+        libxl__ims_facts_from_xen_log(gc, text, "Xen console", one);
+        merge_facts(gc, found, one);
+    }
+    if (facts_complete(found))
+        return;
+    memset(cmdline, 0, sizeof(cmdline));
+    if (xc_version(CTX->xch, XENVER_commandline, &cmdline) < 0) {
+        LOGE(WARN, "cannot read Xen's command line");
+        return;
+    }
+    cmdline[sizeof(cmdline) - 1] = '\0';
+    libxl__ims_facts_from_cmdline(gc, cmdline, "Xen command line", one);
+    merge_facts(gc, found, one);
+}
+
+/*
  * The host facts, best evidence first; use_record says whether the boot
  * record counts (not when writing it).  Fills only the host part of f.
  */
@@ -208,68 +282,15 @@ static void host_facts(libxl__gc *gc, const libxl__ims_env *env,
     char *text;
     size_t len;
     bool truncated;
-    struct stat st;
     int n;
 
     libxl_pci_ims_facts_init(&found);
     libxl_pci_ims_facts_init(&one);
 
-    if (use_record) {
-        path = libxl__ims_env_path(gc, env, LIBXL_IMS_FACTS_FILE);
-        if (!read_text(gc, path, IMS_RECORD_MAX, true, &text, &len,
-                       &truncated, &st)) {
-            const char *boot_id = read_boot_id(gc, env);
-            const char *why = env->attach ? libxl__ims_untrusted(gc, path)
-                                          : NULL;
-            int rc;
-
-            /* It can enable "expose": only its writer may have made it. */
-            if ((st.st_uid != 0 && (env->attach || st.st_uid != geteuid()))
-                || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-                LOG(WARN, "%s: writable by others than its owner or not "
-                    "owned by root, ignored", path);
-            } else if (why) {
-                LOG(WARN, "%s: %s: not used at attach, ignored (the "
-                    "database's root-only rules)", path, why);
-            } else if (truncated || strlen(text) != len) {
-                LOG(WARN, "%s: not a record of host facts, ignored", path);
-            } else if (!boot_id) {
-                LOG(WARN, "%s: this boot's id (%s) cannot be read, so the "
-                    "record cannot be tied to this boot: ignored", path,
-                    libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE));
-            } else {
-                rc = libxl__ims_facts_from_record(gc, text,
-                         GCSPRINTF("record %s", path), &one, boot_id);
-                if (rc == ERROR_NOTFOUND)
-                    LOG(WARN, "%s: not recorded in this boot, ignored "
-                        "(record again: xl pci-ims-facts --record)", path);
-                else if (rc)
-                    LOG(WARN, "%s: malformed, ignored", path);
-            }
-            merge_facts(gc, &found, &one);
-        }
-    }
-
-    /* An offline context has no hypervisor to ask. */
-    if (!facts_complete(&found) && CTX->xch &&
-        !read_console_ring(gc, &text)) {
-        libxl__ims_facts_from_xen_log(gc, text, "Xen console", &one);
+    if (use_record && record_facts(gc, env, &one))
         merge_facts(gc, &found, &one);
-    }
 
-    if (!facts_complete(&found) && CTX->xch) {
-        xen_commandline_t cmdline;
-
-        memset(cmdline, 0, sizeof(cmdline));
-        if (xc_version(CTX->xch, XENVER_commandline, &cmdline) < 0) {
-            LOGE(WARN, "cannot read Xen's command line");
-        } else {
-            cmdline[sizeof(cmdline) - 1] = '\0';
-            libxl__ims_facts_from_cmdline(gc, cmdline, "Xen command line",
-                                          &one);
-            merge_facts(gc, &found, &one);
-        }
-    }
+    xen_facts(gc, &found, &one);
 
     if (!facts_complete(&found)) {
         path = libxl__ims_env_path(gc, env, IMS_ACPI_TABLES_DIR);
