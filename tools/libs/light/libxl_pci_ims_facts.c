@@ -408,110 +408,74 @@ void libxl__ims_facts_from_cpuinfo(libxl__gc *gc, const char *cpuinfo,
  * Anything else is malformed.  With a source, the facts' sources say
  * "SOURCE: RECORDED SOURCE"; with none, they are the recorded ones.
  */
-int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
-                                 const char *source,
-                                 libxl_pci_ims_facts *f,
-                                 const char *boot_id)
+/* A boot record being read: what its lines have said so far. */
+typedef struct {
+    const char *where;              /* for messages */
+    bool have_iommu, have_intremap;
+    libxl_pci_ims_iommu iommu;
+    libxl_pci_ims_intremap intremap;
+    const char *iommu_src, *intremap_src, *both_src, *boot_id;
+    const char **evidence;
+    int nr_evidence;
+} record;
+
+/* One key=value line of a record; ERROR_INVAL when it is not one. */
+static int record_line(libxl__gc *gc, record *r, int lineno,
+                       const char *key, const char *value)
 {
-    const char *pos = text, *line, *eq, *where;
-    const char *iommu_src = NULL, *intremap_src = NULL, *both_src = NULL;
-    const char *rec_boot_id = NULL;
-    bool have_iommu = false, have_intremap = false;
-    libxl_pci_ims_iommu iommu = LIBXL_PCI_IMS_IOMMU_UNKNOWN;
-    libxl_pci_ims_intremap intremap = LIBXL_PCI_IMS_INTREMAP_UNKNOWN;
-    const char **evidence = NULL;
-    int nr_evidence = 0, lineno = 0, i;
-    size_t len;
-    char *key, *value;
+    const char **dst = NULL;
 
-    where = source && *source ? source : "IMS host facts record";
-    if (!text) {
-        LOG(ERROR, "%s: no record", where);
+    if (!strcmp(key, "iommu")) {
+        if (r->have_iommu ||
+            libxl_pci_ims_iommu_from_string(value, &r->iommu)) {
+            LOG(ERROR, "%s:%d: %s iommu=%s", r->where, lineno,
+                r->have_iommu ? "duplicate" : "bad value", value);
+            return ERROR_INVAL;
+        }
+        r->have_iommu = true;
+    } else if (!strcmp(key, "intremap")) {
+        if (r->have_intremap ||
+            libxl_pci_ims_intremap_from_string(value, &r->intremap)) {
+            LOG(ERROR, "%s:%d: %s intremap=%s", r->where, lineno,
+                r->have_intremap ? "duplicate" : "bad value", value);
+            return ERROR_INVAL;
+        }
+        r->have_intremap = true;
+    } else if (!strcmp(key, "iommu_source")) {
+        dst = &r->iommu_src;
+    } else if (!strcmp(key, "intremap_source")) {
+        dst = &r->intremap_src;
+    } else if (!strcmp(key, "source")) {
+        dst = &r->both_src;
+    } else if (!strcmp(key, "boot_id")) {
+        dst = &r->boot_id;
+    } else if (!strcmp(key, "evidence")) {
+        if (r->nr_evidence < IMS_EVIDENCE_MAX) {
+            GCREALLOC_ARRAY(r->evidence, r->nr_evidence + 1);
+            r->evidence[r->nr_evidence++] = value;
+        }
+    } else {
+        LOG(ERROR, "%s:%d: unknown key \"%s\"", r->where, lineno, key);
         return ERROR_INVAL;
     }
 
-    while (next_line(&pos, &line, &len)) {
-        const char **dst = NULL;
-
-        lineno++;
-        while (len && CTYPE(isspace, *line)) {
-            line++;
-            len--;
-        }
-        if (!len || *line == '#') continue;
-
-        eq = memchr(line, '=', len);
-        if (!eq) {
-            LOG(ERROR, "%s:%d: not a key=value line", where, lineno);
+    if (dst) {
+        if (*dst) {
+            LOG(ERROR, "%s:%d: duplicate %s", r->where, lineno, key);
             return ERROR_INVAL;
         }
-        /* Shown by xl and in logs: no raw control reaches a terminal. */
-        key = libxl__ims_escape(gc, libxl__strndup(gc, line, eq - line));
-        value = libxl__ims_escape(gc, libxl__strndup(gc, eq + 1,
-                                                     len - (eq + 1 - line)));
-
-        if (!strcmp(key, "iommu")) {
-            if (have_iommu ||
-                libxl_pci_ims_iommu_from_string(value, &iommu)) {
-                LOG(ERROR, "%s:%d: %s iommu=%s", where, lineno,
-                    have_iommu ? "duplicate" : "bad value", value);
-                return ERROR_INVAL;
-            }
-            have_iommu = true;
-        } else if (!strcmp(key, "intremap")) {
-            if (have_intremap ||
-                libxl_pci_ims_intremap_from_string(value, &intremap)) {
-                LOG(ERROR, "%s:%d: %s intremap=%s", where, lineno,
-                    have_intremap ? "duplicate" : "bad value", value);
-                return ERROR_INVAL;
-            }
-            have_intremap = true;
-        } else if (!strcmp(key, "iommu_source")) {
-            dst = &iommu_src;
-        } else if (!strcmp(key, "intremap_source")) {
-            dst = &intremap_src;
-        } else if (!strcmp(key, "source")) {
-            dst = &both_src;
-        } else if (!strcmp(key, "boot_id")) {
-            dst = &rec_boot_id;
-        } else if (!strcmp(key, "evidence")) {
-            if (nr_evidence < IMS_EVIDENCE_MAX) {
-                GCREALLOC_ARRAY(evidence, nr_evidence + 1);
-                evidence[nr_evidence++] = value;
-            }
-        } else {
-            LOG(ERROR, "%s:%d: unknown key \"%s\"", where, lineno, key);
-            return ERROR_INVAL;
-        }
-
-        if (dst) {
-            if (*dst) {
-                LOG(ERROR, "%s:%d: duplicate %s", where, lineno, key);
-                return ERROR_INVAL;
-            }
-            *dst = value;
-        }
+        *dst = value;
     }
+    return 0;
+}
 
-    if (!have_iommu || !have_intremap) {
-        LOG(ERROR, "%s: no %s= line", where,
-            have_iommu ? "intremap" : "iommu");
-        return ERROR_INVAL;
-    }
+/* A well-formed record's facts into f. */
+static void record_apply(libxl__gc *gc, const record *r, const char *source,
+                         libxl_pci_ims_facts *f)
+{
+    const char *iommu_src = r->iommu_src, *intremap_src = r->intremap_src;
+    const char *both_src = r->both_src;
 
-    /* Facts hold for the boot that recorded them, no other. */
-    if (boot_id && !rec_boot_id) {
-        LOG(WARN, "%s: no boot_id= line, so not known to be of this boot",
-            where);
-        return ERROR_NOTFOUND;
-    }
-    if (boot_id && strcmp(rec_boot_id, boot_id)) {
-        LOG(WARN, "%s: recorded in another boot (boot_id=%s, this boot "
-            "is %s)", where, rec_boot_id, boot_id);
-        return ERROR_NOTFOUND;
-    }
-
-    /* Well formed: only now change f. */
     if (!iommu_src || !*iommu_src) iommu_src = both_src;
     if (!intremap_src || !*intremap_src) intremap_src = both_src;
     if (source && *source) {
@@ -523,13 +487,76 @@ int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
     if (iommu_src && !*iommu_src) iommu_src = NULL;
     if (intremap_src && !*intremap_src) intremap_src = NULL;
 
-    f->iommu = iommu;
+    f->iommu = r->iommu;
     libxl__ims_set_string(gc, &f->iommu_source, iommu_src);
-    f->intremap = intremap;
+    f->intremap = r->intremap;
     libxl__ims_set_string(gc, &f->intremap_source, intremap_src);
-    for (i = 0; i < nr_evidence; i++)
-        if (*evidence[i]) libxl__ims_facts_add_evidence(gc, f, evidence[i]);
+    for (int i = 0; i < r->nr_evidence; i++)
+        if (*r->evidence[i])
+            libxl__ims_facts_add_evidence(gc, f, r->evidence[i]);
+}
 
+int libxl__ims_facts_from_record(libxl__gc *gc, const char *text,
+                                 const char *source,
+                                 libxl_pci_ims_facts *f,
+                                 const char *boot_id)
+{
+    const char *pos = text, *line, *eq;
+    record r = {
+        .iommu = LIBXL_PCI_IMS_IOMMU_UNKNOWN,
+        .intremap = LIBXL_PCI_IMS_INTREMAP_UNKNOWN,
+    };
+    int lineno = 0, rc;
+    size_t len;
+    char *key, *value;
+
+    r.where = source && *source ? source : "IMS host facts record";
+    if (!text) {
+        LOG(ERROR, "%s: no record", r.where);
+        return ERROR_INVAL;
+    }
+
+    while (next_line(&pos, &line, &len)) {
+        lineno++;
+        while (len && CTYPE(isspace, *line)) {
+            line++;
+            len--;
+        }
+        if (!len || *line == '#') continue;
+
+        eq = memchr(line, '=', len);
+        if (!eq) {
+            LOG(ERROR, "%s:%d: not a key=value line", r.where, lineno);
+            return ERROR_INVAL;
+        }
+        /* Shown by xl and in logs: no raw control reaches a terminal. */
+        key = libxl__ims_escape(gc, libxl__strndup(gc, line, eq - line));
+        value = libxl__ims_escape(gc, libxl__strndup(gc, eq + 1,
+                                                     len - (eq + 1 - line)));
+        rc = record_line(gc, &r, lineno, key, value);
+        if (rc) return rc;
+    }
+
+    if (!r.have_iommu || !r.have_intremap) {
+        LOG(ERROR, "%s: no %s= line", r.where,
+            r.have_iommu ? "intremap" : "iommu");
+        return ERROR_INVAL;
+    }
+
+    /* Facts hold for the boot that recorded them, no other. */
+    if (boot_id && !r.boot_id) {
+        LOG(WARN, "%s: no boot_id= line, so not known to be of this boot",
+            r.where);
+        return ERROR_NOTFOUND;
+    }
+    if (boot_id && strcmp(r.boot_id, boot_id)) {
+        LOG(WARN, "%s: recorded in another boot (boot_id=%s, this boot "
+            "is %s)", r.where, r.boot_id, boot_id);
+        return ERROR_NOTFOUND;
+    }
+
+    /* Well formed: only now change f. */
+    record_apply(gc, &r, source, f);
     return 0;
 }
 
