@@ -413,17 +413,11 @@ static const char *const key_names[NR_KEYS] = {
  * Parses one non-empty, non-comment line into *e.  Returns true when the
  * line had no error.
  */
-static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
+/* The vendor:device an entry starts with. */
+static bool parse_ids(line_parser *lp, libxl_pci_ims_db_entry *e)
 {
-    int key_col[NR_KEYS];
-    size_t start, end;
-    uint32_t v;
+    size_t start = lp->pos, end;
 
-    for (int k = 0; k < NR_KEYS; k++)
-        key_col[k] = -1;
-
-    /* vendor:device */
-    start = lp->pos;
     while (lp->pos < lp->len && lp->text[lp->pos] != ',' &&
            !is_blank(lp->text[lp->pos]))
         lp->pos++;
@@ -440,9 +434,118 @@ static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
         return false;
     }
     skip_blanks(lp);
+    return true;
+}
+
+/*
+ * The key of a field (after its comma) and its `=': the key's index, or
+ * -1.  key_col holds where each key was seen first, or -1.
+ */
+static int parse_key(line_parser *lp, int *key_col)
+{
+    size_t key_start = lp->pos, key_end;
+    int k;
+
+    while (lp->pos < lp->len && lp->text[lp->pos] != '=' &&
+           lp->text[lp->pos] != ',' && !is_blank(lp->text[lp->pos]))
+        lp->pos++;
+    key_end = lp->pos;
+    if (key_end == key_start) {
+        LP_ERROR(lp, key_start, "empty field: expected key=value "
+                 "(keys: name, subsys, class, amd, intel)");
+        return -1;
+    }
+    for (k = 0; k < NR_KEYS; k++)
+        if (strlen(key_names[k]) == key_end - key_start &&
+            !memcmp(key_names[k], lp->text + key_start,
+                    key_end - key_start))
+            break;
+    if (k == NR_KEYS) {
+        LP_ERROR(lp, key_start, "unknown key `%.*s': expected one of "
+                 "name, subsys, class, amd, intel",
+                 (int)(key_end - key_start), lp->text + key_start);
+        return -1;
+    }
+    if (key_col[k] >= 0) {
+        LP_ERROR(lp, key_start, "duplicate key `%s' (first at column "
+                 "%d): give each key once per entry", key_names[k],
+                 key_col[k] + 1);
+        return -1;
+    }
+    key_col[k] = key_start;
+    /* Blanks are ignored only around commas, as in xl's PCI spec
+     * strings. */
+    if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
+        LP_ERROR(lp, lp->pos, "whitespace after `%s': write %s=value "
+                 "with no space around `='", key_names[k], key_names[k]);
+        return -1;
+    }
+    if (lp->pos >= lp->len || lp->text[lp->pos] != '=') {
+        LP_ERROR(lp, lp->pos, "expected `=' after `%s'", key_names[k]);
+        return -1;
+    }
+    lp->pos++;
+    if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
+        LP_ERROR(lp, lp->pos, "whitespace after `%s=': write %s=value "
+                 "with no space around `=' (quote a value that starts "
+                 "with a space)", key_names[k], key_names[k]);
+        return -1;
+    }
+    return k;
+}
+
+/* Field k of e from its value val, which starts at column start. */
+static bool set_field(line_parser *lp, libxl_pci_ims_db_entry *e, int k,
+                      char *val, size_t start)
+{
+    const char *h = val;
+    uint32_t v;
+
+    switch (k) {
+    case KEY_NAME:
+        e->name = val;
+        return true;
+    case KEY_SUBSYS:
+        if (!parse_id_pair(val, strlen(val), &e->subvendor,
+                           &e->subdevice)) {
+            LP_ERROR(lp, start, "bad subsys `%s': expected "
+                     "subvendor:subdevice in hex, e.g. 17aa:9309", val);
+            return false;
+        }
+        e->has_subsys = true;
+        return true;
+    case KEY_CLASS:
+        if (!strncmp(h, "0x", 2) || !strncmp(h, "0X", 2))
+            h += 2;
+        if (!parse_hex(h, strlen(h), 6, &v)) {
+            LP_ERROR(lp, start, "bad class `%s': expected the 24-bit "
+                     "class code in hex, e.g. 0x028000", val);
+            return false;
+        }
+        e->class_code = v;
+        e->has_class = true;
+        return true;
+    case KEY_AMD:
+        return parse_strategy_list(lp, true, val, start, &e->amd,
+                                   &e->num_amd);
+    default:
+        return parse_strategy_list(lp, false, val, start, &e->intel,
+                                   &e->num_intel);
+    }
+}
+
+static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
+{
+    int key_col[NR_KEYS];
+
+    for (int k = 0; k < NR_KEYS; k++)
+        key_col[k] = -1;
+
+    if (!parse_ids(lp, e))
+        return false;
 
     while (lp->pos < lp->len) {
-        size_t key_start, key_end;
+        size_t start;
         int k;
         char *val;
 
@@ -454,94 +557,13 @@ static bool parse_entry_line(line_parser *lp, libxl_pci_ims_db_entry *e)
         lp->pos++;
         skip_blanks(lp);
 
-        key_start = lp->pos;
-        while (lp->pos < lp->len && lp->text[lp->pos] != '=' &&
-               lp->text[lp->pos] != ',' && !is_blank(lp->text[lp->pos]))
-            lp->pos++;
-        key_end = lp->pos;
-        if (key_end == key_start) {
-            LP_ERROR(lp, key_start, "empty field: expected key=value "
-                     "(keys: name, subsys, class, amd, intel)");
+        k = parse_key(lp, key_col);
+        if (k < 0)
             return false;
-        }
-        for (k = 0; k < NR_KEYS; k++)
-            if (strlen(key_names[k]) == key_end - key_start &&
-                !memcmp(key_names[k], lp->text + key_start,
-                        key_end - key_start))
-                break;
-        if (k == NR_KEYS) {
-            LP_ERROR(lp, key_start, "unknown key `%.*s': expected one of "
-                     "name, subsys, class, amd, intel",
-                     (int)(key_end - key_start), lp->text + key_start);
-            return false;
-        }
-        if (key_col[k] >= 0) {
-            LP_ERROR(lp, key_start, "duplicate key `%s' (first at column "
-                     "%d): give each key once per entry", key_names[k],
-                     key_col[k] + 1);
-            return false;
-        }
-        key_col[k] = key_start;
-        /* Blanks are ignored only around commas, as in xl's PCI spec
-         * strings. */
-        if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
-            LP_ERROR(lp, lp->pos, "whitespace after `%s': write %s=value "
-                     "with no space around `='", key_names[k], key_names[k]);
-            return false;
-        }
-        if (lp->pos >= lp->len || lp->text[lp->pos] != '=') {
-            LP_ERROR(lp, lp->pos, "expected `=' after `%s'", key_names[k]);
-            return false;
-        }
-        lp->pos++;
-        if (lp->pos < lp->len && is_blank(lp->text[lp->pos])) {
-            LP_ERROR(lp, lp->pos, "whitespace after `%s=': write %s=value "
-                     "with no space around `=' (quote a value that starts "
-                     "with a space)", key_names[k], key_names[k]);
-            return false;
-        }
         start = lp->pos;
-        if (!read_value(lp, key_names[k], &val))
+        if (!read_value(lp, key_names[k], &val) ||
+            !set_field(lp, e, k, val, start))
             return false;
-
-        switch (k) {
-        case KEY_NAME:
-            e->name = val;
-            break;
-        case KEY_SUBSYS:
-            if (!parse_id_pair(val, strlen(val), &e->subvendor,
-                               &e->subdevice)) {
-                LP_ERROR(lp, start, "bad subsys `%s': expected "
-                         "subvendor:subdevice in hex, e.g. 17aa:9309", val);
-                return false;
-            }
-            e->has_subsys = true;
-            break;
-        case KEY_CLASS: {
-            const char *h = val;
-
-            if (!strncmp(h, "0x", 2) || !strncmp(h, "0X", 2))
-                h += 2;
-            if (!parse_hex(h, strlen(h), 6, &v)) {
-                LP_ERROR(lp, start, "bad class `%s': expected the 24-bit "
-                         "class code in hex, e.g. 0x028000", val);
-                return false;
-            }
-            e->class_code = v;
-            e->has_class = true;
-            break;
-        }
-        case KEY_AMD:
-            if (!parse_strategy_list(lp, true, val, start, &e->amd,
-                                     &e->num_amd))
-                return false;
-            break;
-        case KEY_INTEL:
-            if (!parse_strategy_list(lp, false, val, start, &e->intel,
-                                     &e->num_intel))
-                return false;
-            break;
-        }
     }
 
     if (key_col[KEY_AMD] < 0)
