@@ -183,6 +183,121 @@ static bool parse_id_pair(const char *s, size_t n, uint16_t *a_r,
     return true;
 }
 
+/* A quoted value, with \" and \\ unescaped. */
+static bool read_quoted(line_parser *lp, const char *key, char **val_r)
+{
+    size_t start = lp->pos;
+    char *out = lp->arena + *lp->arena_used;
+    size_t o = 0;
+
+    lp->pos++;
+    for (;;) {
+        unsigned char c;
+        size_t n;
+
+        if (lp->pos >= lp->len) {
+            LP_ERROR(lp, start, "unterminated quoted value of `%s': "
+                     "add the closing \"", key);
+            return false;
+        }
+        c = lp->text[lp->pos];
+        if (c == '"') {
+            lp->pos++;
+            break;
+        }
+        if (c == '\\') {
+            if (lp->pos + 1 < lp->len &&
+                (lp->text[lp->pos + 1] == '"' ||
+                 lp->text[lp->pos + 1] == '\\')) {
+                out[o++] = lp->text[lp->pos + 1];
+                lp->pos += 2;
+                continue;
+            }
+            LP_ERROR(lp, lp->pos, "bad escape in the value of `%s': "
+                     "only \\\" and \\\\ are escapes", key);
+            return false;
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            LP_ERROR(lp, lp->pos, "control character 0x%02x in the "
+                     "value of `%s'", c, key);
+            return false;
+        }
+        n = libxl__ims_utf8_sequence(
+                (const unsigned char *)lp->text + lp->pos,
+                lp->len - lp->pos);
+        if (!n) {
+            LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
+                     "UTF-8 (byte 0x%02x): save the file as UTF-8",
+                     key, c);
+            return false;
+        }
+        memcpy(out + o, lp->text + lp->pos, n);
+        o += n;
+        lp->pos += n;
+    }
+    out[o] = 0;
+    *lp->arena_used += o + 1;
+    *val_r = out;
+    return true;
+}
+
+/* An unquoted value: up to a comma or the end, blanks only before them. */
+static bool read_plain(line_parser *lp, const char *key, char **val_r)
+{
+    size_t start = lp->pos;
+    size_t end;
+
+    while (lp->pos < lp->len && lp->text[lp->pos] != ',') {
+        unsigned char c = lp->text[lp->pos];
+
+        if (is_blank(c)) {
+            /* Blanks are allowed only before a comma or the end. */
+            size_t p = lp->pos;
+
+            while (p < lp->len && is_blank(lp->text[p]))
+                p++;
+            if (p < lp->len && lp->text[p] != ',') {
+                LP_ERROR(lp, lp->pos, "whitespace inside the value of "
+                         "`%s': quote values that contain spaces "
+                         "(%s=\"...\")", key, key);
+                return false;
+            }
+            break;
+        }
+        if (c == '"') {
+            LP_ERROR(lp, lp->pos, "stray \" in the value of `%s': "
+                     "quote the whole value", key);
+            return false;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            LP_ERROR(lp, lp->pos, "%s 0x%02x in the value of `%s'",
+                     c == '\r' ? "carriage return" : "control character",
+                     c, key);
+            return false;
+        }
+        if (c >= 0x80) {
+            size_t n = libxl__ims_utf8_sequence(
+                (const unsigned char *)lp->text + lp->pos,
+                lp->len - lp->pos);
+            if (!n) {
+                LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
+                         "UTF-8 (byte 0x%02x): save the file as UTF-8",
+                         key, c);
+                return false;
+            }
+            lp->pos += n;
+            continue;
+        }
+        lp->pos++;
+    }
+    end = lp->pos;
+    *val_r = lp->arena + *lp->arena_used;
+    memcpy(*val_r, lp->text + start, end - start);
+    (*val_r)[end - start] = 0;
+    *lp->arena_used += end - start + 1;
+    return true;
+}
+
 /*
  * Reads one value: a double-quoted string (with \" and \\) or a bare run
  * of characters up to the next comma.  On success *val_r is the value
@@ -190,114 +305,12 @@ static bool parse_id_pair(const char *s, size_t n, uint16_t *a_r,
  */
 static bool read_value(line_parser *lp, const char *key, char **val_r)
 {
-    size_t start = lp->pos;
+    bool ok = lp->pos < lp->len && lp->text[lp->pos] == '"'
+              ? read_quoted(lp, key, val_r) : read_plain(lp, key, val_r);
 
-    if (lp->pos < lp->len && lp->text[lp->pos] == '"') {
-        char *out = lp->arena + *lp->arena_used;
-        size_t o = 0;
-
-        lp->pos++;
-        for (;;) {
-            unsigned char c;
-            size_t n;
-
-            if (lp->pos >= lp->len) {
-                LP_ERROR(lp, start, "unterminated quoted value of `%s': "
-                         "add the closing \"", key);
-                return false;
-            }
-            c = lp->text[lp->pos];
-            if (c == '"') {
-                lp->pos++;
-                break;
-            }
-            if (c == '\\') {
-                if (lp->pos + 1 < lp->len &&
-                    (lp->text[lp->pos + 1] == '"' ||
-                     lp->text[lp->pos + 1] == '\\')) {
-                    out[o++] = lp->text[lp->pos + 1];
-                    lp->pos += 2;
-                    continue;
-                }
-                LP_ERROR(lp, lp->pos, "bad escape in the value of `%s': "
-                         "only \\\" and \\\\ are escapes", key);
-                return false;
-            }
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                LP_ERROR(lp, lp->pos, "control character 0x%02x in the "
-                         "value of `%s'", c, key);
-                return false;
-            }
-            n = libxl__ims_utf8_sequence(
-                    (const unsigned char *)lp->text + lp->pos,
-                    lp->len - lp->pos);
-            if (!n) {
-                LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
-                         "UTF-8 (byte 0x%02x): save the file as UTF-8",
-                         key, c);
-                return false;
-            }
-            memcpy(out + o, lp->text + lp->pos, n);
-            o += n;
-            lp->pos += n;
-        }
-        out[o] = 0;
-        *lp->arena_used += o + 1;
-        *val_r = out;
-    } else {
-        size_t end;
-
-        while (lp->pos < lp->len && lp->text[lp->pos] != ',') {
-            unsigned char c = lp->text[lp->pos];
-
-            if (is_blank(c)) {
-                /* Blanks are allowed only before a comma or the end. */
-                size_t p = lp->pos;
-
-                while (p < lp->len && is_blank(lp->text[p]))
-                    p++;
-                if (p < lp->len && lp->text[p] != ',') {
-                    LP_ERROR(lp, lp->pos, "whitespace inside the value of "
-                             "`%s': quote values that contain spaces "
-                             "(%s=\"...\")", key, key);
-                    return false;
-                }
-                break;
-            }
-            if (c == '"') {
-                LP_ERROR(lp, lp->pos, "stray \" in the value of `%s': "
-                         "quote the whole value", key);
-                return false;
-            }
-            if (c < 0x20 || c == 0x7f) {
-                LP_ERROR(lp, lp->pos, "%s 0x%02x in the value of `%s'",
-                         c == '\r' ? "carriage return" : "control character",
-                         c, key);
-                return false;
-            }
-            if (c >= 0x80) {
-                size_t n = libxl__ims_utf8_sequence(
-                    (const unsigned char *)lp->text + lp->pos,
-                    lp->len - lp->pos);
-                if (!n) {
-                    LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
-                             "UTF-8 (byte 0x%02x): save the file as UTF-8",
-                             key, c);
-                    return false;
-                }
-                lp->pos += n;
-                continue;
-            }
-            lp->pos++;
-        }
-        end = lp->pos;
-        *val_r = lp->arena + *lp->arena_used;
-        memcpy(*val_r, lp->text + start, end - start);
-        (*val_r)[end - start] = 0;
-        *lp->arena_used += end - start + 1;
-    }
-    skip_blanks(lp);
-    return true;
+    if (ok)
+        skip_blanks(lp);
+    return ok;
 }
 
 static bool parse_strategy(const char *s, size_t len,
