@@ -31,17 +31,105 @@ static uint8_t msi_vectors(unsigned field)
     return 1u << (field > 5 ? 5 : field);
 }
 
+/*
+ * Walks the capability list of cfg (limit bytes): where MSI is (0: none),
+ * whether there is MSI-X, and a bridge's subsystem IDs.  Bounded (48
+ * entries fit) and loop-proof (each dword once).
+ */
+static int walk_caps(libxl__gc *gc, const uint8_t *cfg, size_t limit,
+                     unsigned hdr, libxl_pci_ims_identity *id,
+                     unsigned *msi_at_r, bool *msix_r)
+{
+    bool seen[256 / 4];
+    unsigned ptr = 0, n, need;
+    uint16_t ctrl;
+
+    FILLZERO(seen);
+    if (cfg16(cfg, PCI_STATUS) & PCI_STATUS_CAP_LIST)
+        ptr = cfg[hdr == PCI_HEADER_TYPE_CARDBUS ? PCI_CB_CAPABILITY_LIST
+                                                 : PCI_CAPABILITY_LIST];
+    for (n = 0; ptr && n < ARRAY_SIZE(seen); n++) {
+        ptr &= ~3u;
+        if (ptr < 0x40 || ptr + 2 > limit) {
+            LOG(WARN, "PCI capability pointer %#x out of range", ptr);
+            break;
+        }
+        if (seen[ptr / 4]) {
+            LOG(WARN, "PCI capability list loops at %#x", ptr);
+            break;
+        }
+        seen[ptr / 4] = true;
+
+        switch (cfg[ptr + PCI_CAP_LIST_ID]) {
+        case PCI_CAP_ID_MSI:
+            if (*msi_at_r) break;
+            if (ptr + PCI_MSI_FLAGS + 2 > limit) {
+                LOG(ERROR, "MSI capability at %#x runs off config space",
+                    ptr);
+                return ERROR_INVAL;
+            }
+            ctrl = cfg16(cfg, ptr + PCI_MSI_FLAGS);
+            need = (ctrl & PCI_MSI_FLAGS_64BIT ? PCI_MSI_DATA_64
+                                               : PCI_MSI_DATA_32) + 2;
+            if (ptr + need > limit) {
+                LOG(ERROR, "MSI capability at %#x runs off config space",
+                    ptr);
+                return ERROR_INVAL;
+            }
+            *msi_at_r = ptr;
+            break;
+        case PCI_CAP_ID_MSIX:
+            *msix_r = true;
+            break;
+        case PCI_CAP_ID_SSVID:
+            /* A bridge's subsystem IDs. */
+            if (hdr == PCI_HEADER_TYPE_BRIDGE && ptr + 8 <= limit) {
+                id->subvendor = cfg16(cfg, ptr + PCI_SSVID_VENDOR);
+                id->subdevice = cfg16(cfg, ptr + PCI_SSVID_DEVICE);
+            }
+            break;
+        }
+        ptr = cfg[ptr + PCI_CAP_LIST_NEXT];
+    }
+    return 0;
+}
+
+/* The MSI capability at msi_at (0: none) as the identity shows it. */
+static void set_msi(libxl_pci_ims_identity *id, const uint8_t *cfg,
+                    unsigned msi_at)
+{
+    bool msi_found = msi_at != 0;
+    uint16_t ctrl = msi_found ? cfg16(cfg, msi_at + PCI_MSI_FLAGS) : 0;
+
+    id->msi_offset = msi_at;
+    id->msi_64bit = msi_found && (ctrl & PCI_MSI_FLAGS_64BIT);
+    id->msi_maskable = msi_found && (ctrl & PCI_MSI_FLAGS_MASK_BIT);
+    id->msi_enabled = msi_found && (ctrl & PCI_MSI_FLAGS_ENABLE);
+    id->msi_vectors_capable = msi_found ? msi_vectors((ctrl >> 1) & 7) : 0;
+    id->msi_vectors_enabled = msi_found ? msi_vectors((ctrl >> 4) & 7) : 0;
+    id->msi_address = 0;
+    id->msi_data = 0;
+    if (!msi_found)
+        return;
+    id->msi_address = cfg32(cfg, msi_at + PCI_MSI_ADDRESS_LO);
+    if (ctrl & PCI_MSI_FLAGS_64BIT) {
+        id->msi_address |=
+            (uint64_t)cfg32(cfg, msi_at + PCI_MSI_ADDRESS_HI) << 32;
+        id->msi_data = cfg16(cfg, msi_at + PCI_MSI_DATA_64);
+    } else {
+        id->msi_data = cfg16(cfg, msi_at + PCI_MSI_DATA_32);
+    }
+}
+
 int libxl__ims_identity_from_config(libxl__gc *gc,
                                     const uint8_t *cfg, size_t len,
                                     libxl_pci_ims_identity *id)
 {
     /* Capabilities of the standard header live in 0x40..0xff. */
     size_t limit = len < 256 ? len : 256;
-    bool seen[256 / 4];
-    unsigned ptr, hdr, n;
-    bool msi_found = false, msix = false;
-    uint16_t ctrl = 0;
-    unsigned msi_at = 0, need;
+    unsigned hdr, msi_at = 0;
+    bool msix = false;
+    int rc;
 
     if (!cfg || len < 64) {
         LOG(ERROR, "PCI config space image too short (%zu bytes, need 64)",
@@ -57,57 +145,8 @@ int libxl__ims_identity_from_config(libxl__gc *gc,
 
     hdr = cfg[PCI_HEADER_TYPE] & 0x7f;
     id->subvendor = id->subdevice = 0;
-    FILLZERO(seen);
-    ptr = 0;
-    if (cfg16(cfg, PCI_STATUS) & PCI_STATUS_CAP_LIST)
-        ptr = cfg[hdr == PCI_HEADER_TYPE_CARDBUS ? PCI_CB_CAPABILITY_LIST
-                                                 : PCI_CAPABILITY_LIST];
-
-    /* Bounded (48 entries fit) and loop-proof (each dword once). */
-    for (n = 0; ptr && n < ARRAY_SIZE(seen); n++) {
-        ptr &= ~3u;
-        if (ptr < 0x40 || ptr + 2 > limit) {
-            LOG(WARN, "PCI capability pointer %#x out of range", ptr);
-            break;
-        }
-        if (seen[ptr / 4]) {
-            LOG(WARN, "PCI capability list loops at %#x", ptr);
-            break;
-        }
-        seen[ptr / 4] = true;
-
-        switch (cfg[ptr + PCI_CAP_LIST_ID]) {
-        case PCI_CAP_ID_MSI:
-            if (msi_found) break;
-            if (ptr + PCI_MSI_FLAGS + 2 > limit) {
-                LOG(ERROR, "MSI capability at %#x runs off config space",
-                    ptr);
-                return ERROR_INVAL;
-            }
-            ctrl = cfg16(cfg, ptr + PCI_MSI_FLAGS);
-            need = (ctrl & PCI_MSI_FLAGS_64BIT ? PCI_MSI_DATA_64
-                                               : PCI_MSI_DATA_32) + 2;
-            if (ptr + need > limit) {
-                LOG(ERROR, "MSI capability at %#x runs off config space",
-                    ptr);
-                return ERROR_INVAL;
-            }
-            msi_found = true;
-            msi_at = ptr;
-            break;
-        case PCI_CAP_ID_MSIX:
-            msix = true;
-            break;
-        case PCI_CAP_ID_SSVID:
-            /* A bridge's subsystem IDs. */
-            if (hdr == PCI_HEADER_TYPE_BRIDGE && ptr + 8 <= limit) {
-                id->subvendor = cfg16(cfg, ptr + PCI_SSVID_VENDOR);
-                id->subdevice = cfg16(cfg, ptr + PCI_SSVID_DEVICE);
-            }
-            break;
-        }
-        ptr = cfg[ptr + PCI_CAP_LIST_NEXT];
-    }
+    rc = walk_caps(gc, cfg, limit, hdr, id, &msi_at, &msix);
+    if (rc) return rc;
 
     id->vendor = cfg16(cfg, PCI_VENDOR_ID);
     id->device = cfg16(cfg, PCI_DEVICE_ID);
@@ -121,27 +160,8 @@ int libxl__ims_identity_from_config(libxl__gc *gc,
         id->subvendor = cfg16(cfg, PCI_CB_SUBSYSTEM_VENDOR_ID);
         id->subdevice = cfg16(cfg, PCI_CB_SUBSYSTEM_ID);
     }
-
-    id->msi_offset = msi_at;
-    id->msi_64bit = msi_found && (ctrl & PCI_MSI_FLAGS_64BIT);
-    id->msi_maskable = msi_found && (ctrl & PCI_MSI_FLAGS_MASK_BIT);
-    id->msi_enabled = msi_found && (ctrl & PCI_MSI_FLAGS_ENABLE);
-    id->msi_vectors_capable = msi_found ? msi_vectors((ctrl >> 1) & 7) : 0;
-    id->msi_vectors_enabled = msi_found ? msi_vectors((ctrl >> 4) & 7) : 0;
-    id->msi_address = 0;
-    id->msi_data = 0;
-    if (msi_found) {
-        id->msi_address = cfg32(cfg, msi_at + PCI_MSI_ADDRESS_LO);
-        if (ctrl & PCI_MSI_FLAGS_64BIT) {
-            id->msi_address |=
-                (uint64_t)cfg32(cfg, msi_at + PCI_MSI_ADDRESS_HI) << 32;
-            id->msi_data = cfg16(cfg, msi_at + PCI_MSI_DATA_64);
-        } else {
-            id->msi_data = cfg16(cfg, msi_at + PCI_MSI_DATA_32);
-        }
-    }
+    set_msi(id, cfg, msi_at);
     id->msix = msix;
-
     return 0;
 }
 
