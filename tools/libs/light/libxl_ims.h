@@ -70,8 +70,6 @@ _hidden void libxl__ims_env_read(libxl__gc *gc, libxl__ims_env *env,
 _hidden const char *libxl__ims_env_path(libxl__gc *gc,
                                         const libxl__ims_env *env,
                                         const char *path);
-/* $LIBXL_IMS_ROOT prepended to an absolute host path (gc-allocated). */
-_hidden const char *libxl__ims_host_path(libxl__gc *gc, const char *path);
 /*
  * NULL when only root can change what path names: it resolves to a file
  * or directory owned by root and not writable by others (nor by a group

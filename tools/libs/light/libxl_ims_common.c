@@ -34,14 +34,6 @@ const char *libxl__ims_env_path(libxl__gc *gc, const libxl__ims_env *env,
     return env->root ? GCSPRINTF("%s%s", env->root, path) : path;
 }
 
-const char *libxl__ims_host_path(libxl__gc *gc, const char *path)
-{
-    libxl__ims_env env;
-
-    libxl__ims_env_read(gc, &env, false);
-    return libxl__ims_env_path(gc, &env, path);
-}
-
 /* Writable by a user other than root (group 0 holds only root). */
 static bool others_can_write(const struct stat *st)
 {
