@@ -153,6 +153,35 @@ static const char *file_kind(mode_t mode)
     return "not a plain file";
 }
 
+/* All of fd (gc-allocated); false, with a diagnostic, on an error. */
+static bool read_all(libxl__gc *gc, libxl__ims_db *db, int fd,
+                     const char *shown, char **buf_r, size_t *len_r)
+{
+    char *buf = NULL;
+    size_t len = 0, allocated = 0;
+
+    for (;;) {
+        ssize_t r;
+
+        if (allocated - len < 4096) {
+            allocated = allocated * 2 + 8192;
+            buf = libxl__realloc(gc, buf, allocated);
+        }
+        r = read(fd, buf + len, allocated - len);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            libxl__ims_db_add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown,
+                                   0, 0, "cannot read: %s", strerror(errno));
+            return false;
+        }
+        if (r == 0) break;
+        len += r;
+    }
+    *buf_r = buf;
+    *len_r = len;
+    return true;
+}
+
 /*
  * Loads one file.  missing_ok: a missing file is no problem (the system
  * database need not be installed).  A symbolic link is followed with
@@ -163,9 +192,9 @@ static const char *file_kind(mode_t mode)
 static void load_file(libxl__gc *gc, libxl__ims_db *db, const char *file,
                       const char *shown, bool strict_perms, bool missing_ok)
 {
-    char *buf = NULL, *resolved;
+    char *buf, *resolved;
     const char *link_note = "";
-    size_t len = 0, allocated = 0;
+    size_t len;
     struct stat lst, st, fst;
     int fd = -1;
 
@@ -226,23 +255,8 @@ static void load_file(libxl__gc *gc, libxl__ims_db *db, const char *file,
                               strict_perms))
         goto out;
 
-    for (;;) {
-        ssize_t r;
-
-        if (allocated - len < 4096) {
-            allocated = allocated * 2 + 8192;
-            buf = libxl__realloc(gc, buf, allocated);
-        }
-        r = read(fd, buf + len, allocated - len);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            libxl__ims_db_add_diag(gc, db, LIBXL_PCI_IMS_SEVERITY_ERROR, shown,
-                                   0, 0, "cannot read: %s", strerror(errno));
-            goto out;
-        }
-        if (r == 0) break;
-        len += r;
-    }
+    if (!read_all(gc, db, fd, shown, &buf, &len))
+        goto out;
     libxl__ims_db_parse(gc, db, shown, buf, len);
 
  out:
