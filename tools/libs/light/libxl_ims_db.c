@@ -679,6 +679,53 @@ static void sort_diags(libxl__gc *gc, libxl__ims_db *db, int first)
         db->diags[first + i] = tmp[i].diag;
 }
 
+/*
+ * A line's end (CRLF) and blanks at both ends trimmed; false, with an
+ * error, when it is not a line of text (too long, a NUL byte).
+ */
+static bool line_is_text(line_parser *lp)
+{
+    const char *nul;
+
+    if (lp->len && lp->text[lp->len - 1] == '\r')   /* CRLF */
+        lp->len--;
+    if (lp->len > LIBXL_IMS_DB_MAX_LINE) {
+        LP_ERROR(lp, LIBXL_IMS_DB_MAX_LINE, "line longer than %d "
+                 "bytes: split the entry or shorten its name",
+                 LIBXL_IMS_DB_MAX_LINE);
+        return false;
+    }
+    nul = memchr(lp->text, '\0', lp->len);
+    if (nul) {
+        LP_ERROR(lp, nul - lp->text, "NUL byte: this is not a text file");
+        return false;
+    }
+    skip_blanks(lp);
+    while (lp->len > lp->pos && is_blank(lp->text[lp->len - 1]))
+        lp->len--;
+    return true;
+}
+
+/* A clean file's entries into db. */
+static void add_entries(libxl__gc *gc, libxl__ims_db *db, const char *file,
+                        libxl_pci_ims_db_entry *found, int nr_found)
+{
+    char *file_copy;
+
+    if (!nr_found)
+        return;
+    file_copy = libxl__strdup(gc, file);
+    if (db->nr_entries + nr_found > db->allocated) {
+        db->allocated = (db->nr_entries + nr_found) * 2;
+        db->entries = libxl__realloc(gc, db->entries,
+                                     sizeof(*db->entries) * db->allocated);
+    }
+    for (int i = 0; i < nr_found; i++) {
+        found[i].file = file_copy;
+        db->entries[db->nr_entries++] = found[i];
+    }
+}
+
 int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
                         const char *buf, size_t len)
 {
@@ -693,7 +740,6 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
     while (pos < len) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t line_len = (nl ? (size_t)(nl - buf) : len) - pos;
-        const char *nul;
         line_parser lp = {
             .gc = gc, .db = db, .file = file, .line = ++line,
             .text = buf + pos, .len = line_len,
@@ -704,26 +750,10 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
 
         pos += line_len + (nl ? 1 : 0);
 
-        if (lp.len && lp.text[lp.len - 1] == '\r')   /* CRLF */
-            lp.len--;
-        if (lp.len > LIBXL_IMS_DB_MAX_LINE) {
-            LP_ERROR(&lp, LIBXL_IMS_DB_MAX_LINE, "line longer than %d "
-                     "bytes: split the entry or shorten its name",
-                     LIBXL_IMS_DB_MAX_LINE);
+        if (!line_is_text(&lp)) {
             errors += lp.errors;
             continue;
         }
-        nul = memchr(lp.text, '\0', lp.len);
-        if (nul) {
-            LP_ERROR(&lp, nul - lp.text, "NUL byte: this is not a text "
-                     "file");
-            errors += lp.errors;
-            continue;
-        }
-
-        skip_blanks(&lp);
-        while (lp.len > lp.pos && is_blank(lp.text[lp.len - 1]))
-            lp.len--;
         if (lp.pos == lp.len || lp.text[lp.pos] == '#')
             continue;
 
@@ -749,20 +779,7 @@ int libxl__ims_db_parse(libxl__gc *gc, libxl__ims_db *db, const char *file,
     /* A file with an error contributes nothing: bad input changes nothing. */
     if (errors)
         return errors;
-
-    if (nr_found) {
-        char *file_copy = libxl__strdup(gc, file);
-
-        if (db->nr_entries + nr_found > db->allocated) {
-            db->allocated = (db->nr_entries + nr_found) * 2;
-            db->entries = libxl__realloc(gc, db->entries,
-                                         sizeof(*db->entries) * db->allocated);
-        }
-        for (int i = 0; i < nr_found; i++) {
-            found[i].file = file_copy;
-            db->entries[db->nr_entries++] = found[i];
-        }
-    }
+    add_entries(gc, db, file, found, nr_found);
     return 0;
 }
 
