@@ -200,7 +200,7 @@ static libxl_pci_ims_strategy new_domain_strategy(libxl__gc *gc,
     libxl__ims_request rq = {
         .env = env, .pci = pci, .domid = DOMID_INVALID,
         .policy = libxl__ims_effective_policy(pci->ims_policy),
-        .ask_xen = true, .at_attach = true,
+        .ask_xen = true,
     };
     libxl_pci_ims_strategy applied = LIBXL_PCI_IMS_STRATEGY_NONE;
     libxl_pci_ims_plan plan;
@@ -208,9 +208,10 @@ static libxl_pci_ims_strategy new_domain_strategy(libxl__gc *gc,
     libxl_pci_ims_plan_init(&plan);
     if (rq.policy == LIBXL_PCI_IMS_POLICY_OFF)
         goto out;
-    rq.at_attach = false;       /* a device that cannot be read: none */
+    /* A device that cannot be read gets none (no at_attach rule yet). */
     if (libxl__ims_plan_gather(gc, &rq, &plan))
         goto out;
+    /* Creation goes on to attach it: what Xen cannot say counts as no. */
     rq.at_attach = true;
     plan.facts.guest_type = LIBXL_DOMAIN_TYPE_HVM;
     libxl__ims_guest_msi_new_domain(&plan.facts);
