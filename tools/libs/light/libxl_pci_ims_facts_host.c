@@ -380,49 +380,26 @@ static int make_parent_dir(libxl__gc *gc, const char *path)
     return 0;
 }
 
-int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
-                                    libxl_pci_ims_facts *facts)
+/* text as the whole of path: readers see the old file or the new one,
+ * never half of one. */
+static int write_atomically(libxl__gc *gc, const char *path,
+                            const char *text)
 {
-    GC_INIT(ctx);
-    libxl_pci_ims_facts f;
-    libxl__ims_env env;
-    const char *text, *boot_id;
-    char *tmp = NULL;
-    int fd = -1, rc;
-    size_t len;
+    char *tmp = GCSPRINTF("%s.tmpXXXXXX", path);
+    int fd, rc;
 
-    libxl_pci_ims_facts_init(&f);
-    libxl__ims_env_read(gc, &env, false);
-
-    if (!path) {
-        path = libxl__ims_env_path(gc, &env, LIBXL_IMS_FACTS_FILE);
-        rc = make_parent_dir(gc, path);
-        if (rc) goto out;
-    }
-
-    host_facts(gc, &env, false, &f);
-    boot_id = read_boot_id(gc, &env);
-    if (!boot_id)
-        LOG(WARN, "cannot read this boot's id (%s): the record will be "
-            "ignored", libxl__ims_env_path(gc, &env, IMS_BOOT_ID_FILE));
-    text = libxl__ims_facts_to_record(gc, &f, boot_id);
-    len = strlen(text);
-
-    /* Readers see the old record or the new one, never half of one. */
-    tmp = GCSPRINTF("%s.tmpXXXXXX", path);
     fd = mkstemp(tmp);
     if (fd < 0) {
         LOGE(ERROR, "cannot create %s", tmp);
-        tmp = NULL;
-        rc = ERROR_FAIL;
-        goto out;
+        return ERROR_FAIL;
     }
     if (fchmod(fd, 0644)) {
         LOGE(ERROR, "cannot chmod %s", tmp);
         rc = ERROR_FAIL;
         goto out;
     }
-    rc = libxl_write_exactly(ctx, fd, text, len, tmp, "IMS host facts");
+    rc = libxl_write_exactly(CTX, fd, text, strlen(text), tmp,
+                             "IMS host facts");
     if (rc) goto out;
     if (fsync(fd)) {
         LOGE(ERROR, "cannot sync %s", tmp);
@@ -441,7 +418,40 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
         rc = ERROR_FAIL;
         goto out;
     }
-    tmp = NULL;
+    return 0;
+
+ out:
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
+                                    libxl_pci_ims_facts *facts)
+{
+    GC_INIT(ctx);
+    libxl_pci_ims_facts f;
+    libxl__ims_env env;
+    const char *boot_id;
+    int rc;
+
+    libxl_pci_ims_facts_init(&f);
+    libxl__ims_env_read(gc, &env, false);
+
+    if (!path) {
+        path = libxl__ims_env_path(gc, &env, LIBXL_IMS_FACTS_FILE);
+        rc = make_parent_dir(gc, path);
+        if (rc) goto out;
+    }
+
+    host_facts(gc, &env, false, &f);
+    boot_id = read_boot_id(gc, &env);
+    if (!boot_id)
+        LOG(WARN, "cannot read this boot's id (%s): the record will be "
+            "ignored", libxl__ims_env_path(gc, &env, IMS_BOOT_ID_FILE));
+    rc = write_atomically(gc, path, libxl__ims_facts_to_record(gc, &f,
+                                                               boot_id));
+    if (rc) goto out;
     LOG(DEBUG, "recorded IOMMU facts in %s", path);
 
     if (facts) {
@@ -456,8 +466,6 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
     rc = 0;
 
  out:
-    if (fd >= 0) close(fd);
-    if (tmp) unlink(tmp);
     libxl_pci_ims_facts_dispose(&f);
     GC_FREE;
     return rc;
