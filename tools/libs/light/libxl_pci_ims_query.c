@@ -13,6 +13,40 @@
 #define IMS_PROBE_TIMEOUT_MS 10000
 
 /*
+ * What the device model says on fd until it closes it (NUL-terminated,
+ * gc-allocated), or NULL; killed when it says nothing for
+ * IMS_PROBE_TIMEOUT_MS.
+ */
+static char *read_answer(libxl__gc *gc, int fd, const char *binary,
+                         pid_t pid)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t r;
+
+        if (poll(&pfd, 1, IMS_PROBE_TIMEOUT_MS) <= 0) {
+            LOG(WARN, "%s did not answer QMP in time", binary);
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 16384;
+            buf = libxl__realloc(gc, buf, cap);
+        }
+        r = read(fd, buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        len += r;
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/*
  * Dry run without a domain: ask the device model binary itself.  It is
  * started with no machine and no accelerator, so this works where Xen is
  * not running.  Synchronous on purpose: only the dry run uses it.
@@ -28,8 +62,7 @@ static void probe_dm_binary(libxl__gc *gc, const char *binary,
         "{\"execute\":\"quit\"}\n";
     int in[2] = { -1, -1 }, out[2] = { -1, -1 };
     pid_t pid = -1;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    char *buf;
     int status;
 
     f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
@@ -64,28 +97,9 @@ static void probe_dm_binary(libxl__gc *gc, const char *binary,
         LOGE(WARN, "writing to %s", binary);
     close(in[1]); in[1] = -1;
 
-    for (;;) {
-        struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-        ssize_t r;
-
-        if (poll(&pfd, 1, IMS_PROBE_TIMEOUT_MS) <= 0) {
-            LOG(WARN, "%s did not answer QMP in time", binary);
-            kill(pid, SIGKILL);
-            break;
-        }
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 16384;
-            buf = libxl__realloc(gc, buf, cap);
-        }
-        r = read(out[0], buf + len, cap - len - 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        len += r;
-    }
-    if (buf) {
-        buf[len] = '\0';
+    buf = read_answer(gc, out[0], binary, pid);
+    if (buf)
         f->qemu_ims = libxl__ims_qmp_transcript_support(gc, buf);
-    }
     f->qemu_ims_source = libxl__sprintf(NOGC,
         "QMP device-list-properties of %s%s", binary,
         f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ? " (no usable answer)"
