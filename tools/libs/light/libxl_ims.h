@@ -10,6 +10,7 @@
  *   libxl_pci_ims_identity.c    device identity (config space, libpci)
  *   libxl_pci_ims_facts.c       host facts: pure parsers, boot record
  *   libxl_pci_ims_facts_host.c  host facts: read from the host
+ *   libxl_ims_db_diag.c         policy database: diagnostics
  *   libxl_ims_db.c              policy database: the parser (pure)
  *   libxl_ims_db_load.c         policy database: files, trust, lookup
  *   libxl_pci_ims_plan.c        facts -> plan -> sinks (pure)
