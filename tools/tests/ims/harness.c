@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <errno.h>
 #include <ftw.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -345,6 +347,40 @@ char *test_read_file(const char *path)
 static pid_t xenstored_pid = -1;
 static char xenstored_dir[256];
 
+/*
+ * libxl keeps per-domain files at fixed host paths: the device model's QMP
+ * socket in /var/run/xen, domain userdata in /var/lib/xen.  Give this
+ * process (and the device models and xenstored it starts) empty ones of its
+ * own, so that two test runs on one machine, or a real Xen's files, never
+ * meet.
+ */
+static bool private_run_dirs(void)
+{
+    static const char *const dirs[] = { "/var/run/xen", "/var/lib/xen" };
+    static bool done;
+    unsigned int i;
+
+    if (done)
+        return true;
+    if (unshare(CLONE_NEWNS) ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+        fprintf(stderr, "cannot make a private mount namespace for libxl's "
+                "run directories: %s (the attach tests need root)\n",
+                strerror(errno));
+        return false;
+    }
+    for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        if ((mkdir(dirs[i], 0755) && errno != EEXIST) ||
+            mount("ims-test", dirs[i], "tmpfs", 0, "mode=0755")) {
+            fprintf(stderr, "cannot mount a private %s: %s\n", dirs[i],
+                    strerror(errno));
+            return false;
+        }
+    }
+    done = true;
+    return true;
+}
+
 bool test_xenstored_start(void)
 {
     const char *bin = getenv("IMS_XENSTORED");
@@ -352,6 +388,8 @@ bool test_xenstored_start(void)
     int i;
 
     if (!bin || access(bin, X_OK))
+        return false;
+    if (!private_run_dirs())
         return false;
     strcpy(xenstored_dir, "/tmp/ims-xenstored.XXXXXX");
     if (!mkdtemp(xenstored_dir))

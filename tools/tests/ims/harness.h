@@ -99,8 +99,10 @@ extern int test_assigned_domid;
 /*
  * A real xenstored (C xenstored from the built tree with the test-only
  * xenstored-no-hypervisor.patch, $IMS_XENSTORED) on a private socket in
- * a temporary directory; XENSTORED_PATH points xs_open() at it.  Returns
- * false when the binary is missing.
+ * a temporary directory; XENSTORED_PATH points xs_open() at it.  The
+ * process first moves to a mount namespace of its own with empty
+ * /var/run/xen and /var/lib/xen (libxl's QMP sockets and userdata).
+ * Returns false when the binary is missing or that needs root it lacks.
  */
 bool test_xenstored_start(void);
 void test_xenstored_stop(void);
