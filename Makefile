@@ -5,13 +5,20 @@
 #   make demo       explain plans for the shipped fixtures on fake hosts
 #
 # See README.md.  BUILD=dir moves the build directory; V=1 shows commands.
+# XEN_VERSION=4.20 (or 4.19) builds against that Xen instead of 4.17
+# (README.md, "Xen versions"); its default build directory is build-4.20.
 
 TOP    := $(CURDIR)
+XEN_VERSION ?= 4.17
+ifeq ($(XEN_VERSION),4.17)
 BUILD  ?= $(TOP)/build
+else
+BUILD  ?= $(TOP)/build-$(XEN_VERSION)
+endif
 XEN    := $(BUILD)/xen
 JOBS   ?= $(shell nproc)
 PKG_CONFIG ?= pkg-config
-export BUILD
+export BUILD XEN_VERSION
 
 ifeq ($(V),1)
 XMAKE  := $(MAKE) -j$(JOBS)

@@ -16,12 +16,30 @@
 #   BUILD            build directory (default: ./build)
 #   XEN_SRC_TARBALL  use this local tarball instead of Debian's archive
 #   XEN_SRC_SHA256   accept this sha256 instead of the pinned one
+#   XEN_VERSION      4.17 (default: xen-source.conf, patches/series), or
+#                    4.19 or 4.20 (xen-source-4.20.conf and the series it names)
+#   XEN_GIT          for a version pinned to a git commit: a local xen.git
+#                    to "git archive" it from (default: XEN_GIT_URL)
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
+XEN_VERSION=${XEN_VERSION:-4.17}
+XEN_SRC_KIND=deb
+XEN_LIBEXEC_LEAF=xen-4.17
+XEN_SERIES=patches/series
+if [ "$XEN_VERSION" = 4.17 ]; then
+    CONF=$TOP/xen-source.conf
+else
+    CONF=$TOP/xen-source-$XEN_VERSION.conf
+fi
+[ -f "$CONF" ] || {
+    echo "xen-tree: error: XEN_VERSION=$XEN_VERSION: no ${CONF#"$TOP"/} (supported: 4.17 4.19 4.20)" >&2
+    exit 1
+}
 # shellcheck source=../xen-source.conf
-. "$TOP/xen-source.conf"
+. "$CONF"
+SERIES=$TOP/$XEN_SERIES
 DL=$BUILD/dl
 TREE=$BUILD/xen
 WANT_SHA=${XEN_SRC_SHA256:-$XEN_ORIG_SHA256}
@@ -55,12 +73,37 @@ fetch() {
         verify "$tarball"
         return 0
     fi
+    if [ "$XEN_SRC_KIND" = git ]; then
+        git_archive "$tarball"
+        return 0
+    fi
     ensure_deb_src "set XEN_SRC_TARBALL"
     say "fetching xen=$XEN_DEB_VERSION from Debian's archive"
     (cd "$DL" && apt-get source --download-only -q "xen=$XEN_DEB_VERSION") ||
         die "apt-get source xen=$XEN_DEB_VERSION failed (set XEN_SRC_TARBALL to build from a local copy)"
     [ -f "$tarball" ] || die "apt-get source did not produce $XEN_ORIG_TARBALL"
     verify "$tarball"
+}
+
+# A version pinned to a commit: "git archive" it from XEN_GIT (a local
+# xen.git), or from a shallow fetch of XEN_GIT_URL.
+git_archive() {
+    local out=$1 repo=${XEN_GIT:-} tmp=$DL/xen.git
+    local prefix=${XEN_ORIG_TARBALL%.tar}/
+    if [ -z "$repo" ]; then
+        say "fetching $XEN_GIT_COMMIT from $XEN_GIT_URL"
+        rm -rf "$tmp"
+        git init -q --bare "$tmp"
+        git -C "$tmp" fetch -q --depth 1 "$XEN_GIT_URL" "$XEN_GIT_COMMIT" ||
+            die "cannot fetch $XEN_GIT_COMMIT from $XEN_GIT_URL (set XEN_GIT to a local xen.git, or XEN_SRC_TARBALL)"
+        repo=$tmp
+    fi
+    say "git archive $XEN_GIT_COMMIT (${XEN_ORIG_TARBALL})"
+    git -C "$repo" archive --format=tar --prefix="$prefix" "$XEN_GIT_COMMIT" \
+        > "$out.tmp" || die "git archive $XEN_GIT_COMMIT failed in $repo"
+    mv -f "$out.tmp" "$out"
+    rm -rf "$tmp"
+    verify "$out"
 }
 
 git_b() { git -C "$TREE" -c user.name=xen-pci-ims -c user.email=build@localhost "$@"; }
@@ -97,7 +140,7 @@ sync_tree() {
     local idx=$BUILD/.sync-index new cur
     rm -f "$idx"
     GIT_INDEX_FILE=$idx git_b read-tree refs/ims/pristine
-    apply_queue "$TREE" "$idx" "$TOP/patches/series" "$TOP/patches" "the pristine tree"
+    apply_queue "$TREE" "$idx" "$SERIES" "${SERIES%/*}" "the pristine tree"
     local files
     files=$(overlay_files)
     if [ -n "$files" ]; then
@@ -137,10 +180,11 @@ reset_tree() {
 
 # Debian's layout (debian/rules of the same source package), so that the
 # paths compiled into libxl (hvmloader, libxl-save-helper, /etc/xen) are
-# those of Debian's xen-utils-4.17: --prefix=/usr, libexec leaf xen-4.17.
+# those of Debian's xen-utils-4.17: --prefix=/usr, libexec leaf xen-4.17
+# (xen-4.20 for 4.20: XEN_LIBEXEC_LEAF).
 CONFIGURE_FLAGS="--prefix=/usr --libdir=/usr/lib/x86_64-linux-gnu
   --sysconfdir=/etc --localstatedir=/var --mandir=/usr/share/man
-  --with-libexec-leaf-dir=xen-4.17
+  --with-libexec-leaf-dir=$XEN_LIBEXEC_LEAF
   --with-system-seabios=/usr/share/seabios/bios-256k.bin
   --disable-xen --disable-docs --disable-stubdom
   --disable-ocamltools --disable-golang --disable-seabios
