@@ -7,7 +7,9 @@
 #                             build out of tree in $BUILD/xen-hv/obj; copy
 #                             xen.gz and its .config to $BUILD/xen-hv
 #
-# Environment: BUILD, XMAKE (the make command, default make -s -j$(nproc)).
+# Environment: BUILD, XEN_VERSION (4.17: xen-source.conf; else
+# xen-source-$XEN_VERSION.conf), XMAKE (the make command, default
+# make -s -j$(nproc)).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,11 +33,11 @@ deps() { install_missing bison flex python3 build-essential xz-utils; }
 
 # Debian's kconfig, from the debian.tar.xz that "apt-get source" fetched with
 # the .orig tarball; its sha256 is checked against the .dsc, whose own
-# checksum apt verified against the signed archive.
-build() {
+# checksum apt verified against the signed archive.  A version pinned to an
+# upstream commit (no Debian source package) gives it in XEN_KCONFIG of its
+# xen-source-*.conf instead.
+debian_kconfig() {
     local dsc tar want
-    # shellcheck source=../xen-source.conf
-    . "$TOP/xen-source.conf"
     dsc=$BUILD/dl/xen_${XEN_DEB_VERSION}.dsc
     [ -f "$dsc" ] || die "no $dsc (run: make fetch)"
     tar=$(sed -n 's/^ [0-9a-f]\{64\} [0-9]* \(xen_.*\.debian\.tar\.xz\)$/\1/p' "$dsc" | head -n1)
@@ -43,8 +45,21 @@ build() {
         die "no debian.tar.xz listed in $dsc (run: make fetch)"
     want=$(sed -n "/^Checksums-Sha256:/,/^[^ ]/s/^ \([0-9a-f]\{64\}\) [0-9]* $tar\$/\1/p" "$dsc")
     verify_sha256 "$BUILD/dl/$tar" "$want" "(the checksum $dsc gives)"
+    tar -xJOf "$BUILD/dl/$tar" debian/xen-kconfig
+}
+
+build() {
+    local conf=$TOP/xen-source.conf XEN_KCONFIG=
+    [ "${XEN_VERSION:-4.17}" = 4.17 ] || conf=$TOP/xen-source-$XEN_VERSION.conf
+    [ -f "$conf" ] || die "no $conf (XEN_VERSION=$XEN_VERSION)"
+    # shellcheck source=../xen-source.conf
+    . "$conf"
     mkdir -p "$OBJ"
-    tar -xJOf "$BUILD/dl/$tar" debian/xen-kconfig > "$KCONF.new"
+    if [ -n "$XEN_KCONFIG" ]; then
+        printf '%s\n' "$XEN_KCONFIG" > "$KCONF.new"
+    else
+        debian_kconfig > "$KCONF.new"
+    fi
     if ! cmp -s "$KCONF.new" "$KCONF" || [ ! -f "$OBJ/.config" ]; then
         say "configuring (debian/xen-kconfig, olddefconfig)"
         cp "$KCONF.new" "$OBJ/.config"
