@@ -1,7 +1,8 @@
 # Installation and source distribution.
 #
 #   make install DESTDIR=/tmp/stage   install what "make" built, in Debian's
-#                                     paths (xen-utils-4.17, libxenmisc4.17)
+#                                     paths (xen-utils-4.17, libxenmisc4.17;
+#                                     4.20 with XEN_VERSION=4.20)
 #   make dist                         $(BUILD)/xen-pci-ims-VERSION.tar.gz
 #
 # install builds only when nothing is built yet; after changing the
@@ -32,7 +33,7 @@
 # Ownership is left to the packager (dpkg installs files as root, which
 # libxl requires of the database: see xl-pci-ims(5)).
 
-IMS_XEN_MAJMIN      ?= $(shell sed -n 's/^XEN_DEB_VERSION=\([0-9]*\.[0-9]*\).*/\1/p' $(TOP)/xen-source.conf)
+IMS_XEN_MAJMIN      ?= $(XEN_VERSION)
 IMS_MULTIARCH       ?= $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch)
 IMS_PREFIX          ?= /usr
 IMS_LIBDIR          ?= $(IMS_PREFIX)/lib/$(IMS_MULTIARCH)

@@ -21,6 +21,7 @@ pod_subst() {
     sed -e "s|@XEN_CONFIG_DIR@|$IMS_SYSCONFDIR/xen|g" \
         -e "s|@XEN_SCRIPT_DIR@|$IMS_SYSCONFDIR/xen/scripts|g" \
         -e "s|@XEN_DUMP_DIR@|/var/lib/xen/dump|g" \
+        -e "s|@XEN_LOG_DIR@|/var/log/xen|g" \
         -e "s|@XENFIRMWAREDIR@|$IMS_PREFIX/lib/xen-$IMS_XEN_MAJMIN/boot|g" "$1"
 }
 

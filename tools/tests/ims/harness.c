@@ -124,6 +124,30 @@ int __wrap_xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
     return n;
 }
 
+/*
+ * One domain (Xen 4.18 and later: libxl asks with xc_domain_getinfo_single
+ * where it used xc_domain_getinfolist), from the same list; dom0 is a PV
+ * dom0 (4.20's PCI attach asks whether it has pirqs).
+ */
+int __wrap_xc_domain_getinfo_single(xc_interface *xch, uint32_t domid,
+                                    xc_domaininfo_t *info);
+int __wrap_xc_domain_getinfo_single(xc_interface *xch, uint32_t domid,
+                                    xc_domaininfo_t *info)
+{
+    if (domid == 0) {
+        assert_ptr_equal(xch, &dummy_xch);
+        memset(info, 0, sizeof(*info));
+        info->flags = XEN_DOMINF_running;
+        return 0;
+    }
+    if (__wrap_xc_domain_getinfolist(xch, domid, 1, info) != 1 ||
+        info->domain != domid) {
+        errno = ESRCH;
+        return -1;
+    }
+    return 0;
+}
+
 /* No XSM (as on most hosts): a domain's security label is unknown. */
 int __wrap_xc_flask_sid_to_context(xc_interface *xch, int sid, char *buf,
                                    uint32_t size);

@@ -26,10 +26,13 @@ if [ -z "${IMS_REPO:-}" ]; then
     exit
 fi
 XEN_TREE=$(cd "$IMS_TOP/../../.." && pwd)
+# The Xen version of that tree (4.17, 4.20): Debian's paths follow it.
+V=$(sed -n 's/^export XEN_VERSION *= *//p; s/^export XEN_SUBVERSION *= */./p' \
+    "$XEN_TREE/xen/Makefile" | tr -d '\n')
 
 imake() {   # make in the repository, free of the calling make's flags
     env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL BUILD="$(dirname "$XEN_TREE")" \
-        make -s -C "$IMS_REPO" "$@"
+        XEN_VERSION="$V" make -s -C "$IMS_REPO" "$@"
 }
 
 S=$T/stage
@@ -43,7 +46,7 @@ expect_rc "make install DESTDIR=... succeeds" 0
 secs=$(( $(date +%s) - start ))
 if [ "$secs" -le 30 ]; then ok "install is fast (${secs}s)"; else nok "install took ${secs}s"; fi
 
-for f in usr/lib/xen-4.17/bin/xl etc/xen/ims-quirks.cfg \
+for f in usr/lib/xen-$V/bin/xl etc/xen/ims-quirks.cfg \
          lib/systemd/system/xen-ims-host-facts.service \
          etc/bash_completion.d/xl-pci-ims \
          usr/share/man/man5/xl-pci-ims.5.gz usr/share/man/man1/xl.1.gz \
@@ -52,7 +55,7 @@ for f in usr/lib/xen-4.17/bin/xl etc/xen/ims-quirks.cfg \
 done
 [ -d "$S/etc/xen/ims-quirks.d" ] && ok "installs the drop-in directory" ||
     nok "installs the drop-in directory"
-[ -x "$S/usr/sbin/xl" ] && [ "$(readlink "$S/usr/sbin/xl")" = ../lib/xen-4.17/bin/xl ] &&
+[ -x "$S/usr/sbin/xl" ] && [ "$(readlink "$S/usr/sbin/xl")" = ../lib/xen-$V/bin/xl ] &&
     ok "/usr/sbin/xl links to the installed xl" ||
     nok "/usr/sbin/xl links to the installed xl" "$(ls -l "$S/usr/sbin/xl" 2>&1)"
 cmp -s "$S/etc/xen/ims-quirks.cfg" "$IMS_REPO/tools/examples/ims-quirks.cfg" &&
@@ -61,7 +64,7 @@ cmp -s "$S/etc/xen/ims-quirks.cfg" "$IMS_REPO/tools/examples/ims-quirks.cfg" &&
 
 # Every libxen*/libxl* needed by xl or by an installed library is installed.
 missing=
-for f in "$S/usr/lib/xen-4.17/bin/xl" "$LIB"/lib*.so.*; do
+for f in "$S/usr/lib/xen-$V/bin/xl" "$LIB"/lib*.so.*; do
     [ -L "$f" ] && continue
     for so in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(lib\(xen\|xl\)[^]]*\)\]/\1/p'); do
         [ -e "$LIB/$so" ] || missing="$missing $so(${f##*/})"
@@ -69,7 +72,7 @@ for f in "$S/usr/lib/xen-4.17/bin/xl" "$LIB"/lib*.so.*; do
 done
 [ -z "$missing" ] && ok "every Xen library xl needs is installed" ||
     nok "every Xen library xl needs is installed" "missing:$missing"
-for so in libxenlight.so.4.17 libxlutil.so.4.17; do
+for so in libxenlight.so.$V libxlutil.so.$V; do
     [ -L "$LIB/$so" ] && [ -f "$LIB/$(readlink "$LIB/$so")" ] && ok "$so is a SONAME link" ||
         nok "$so is a SONAME link"
 done
