@@ -28,7 +28,7 @@ endif
 
 TREE   := BUILD=$(BUILD) $(TOP)/scripts/xen-tree.sh
 
-.PHONY: all build deps fetch sync configure check test demo run \
+.PHONY: all build deps fetch sync configure check check-4.20 test demo run \
         reset-tree clean distclean fuzz bench
 
 all: build
@@ -77,6 +77,19 @@ check: build
 	@$(if $(filter 0 no,$(IMS_LAB)),echo "== lab: skipped (IMS_LAB=$(IMS_LAB))",$(MAKE) -s check-lab 2>&1 && $(MAKE) -s check-lab-hv 2>&1)
 
 test: check
+
+# The unit and CLI suites (tools/tests/ims) against Xen 4.20: its tools
+# built in BUILD_4_20 (make XEN_VERSION=4.20), the device model of this
+# build (it does not depend on the Xen version).  Not part of check: the
+# 4.20 source is a git archive of upstream's release commit, which needs
+# xen.git (XEN_GIT=path, or network access to xenbits) the first time.
+# Cold on two cores: about 3 minutes to build, 30 s of tests.
+BUILD_4_20 ?= $(BUILD)-4.20
+check-4.20:
+	@$(MAKE) -s qemu
+	@$(MAKE) -s XEN_VERSION=4.20 BUILD=$(BUILD_4_20) build
+	@IMS_QEMU_PATCHED=$(QEMU_BIN) IMS_QEMU_STOCK=$(QEMU_STOCK) IMS_REPO=$(TOP) \
+	    $(XMAKE) -C $(BUILD_4_20)/xen/tools/tests/ims check
 
 demo: build
 	@$(XMAKE) -C $(XEN)/tools/tests/ims demo
