@@ -95,7 +95,7 @@ git_archive() {
         rm -rf "$tmp"
         git init -q --bare "$tmp"
         git -C "$tmp" fetch -q --depth 1 "$XEN_GIT_URL" "$XEN_GIT_COMMIT" ||
-            die "cannot fetch $XEN_GIT_COMMIT from $XEN_GIT_URL (set XEN_GIT to a local xen.git, or XEN_SRC_TARBALL)"
+            { rm -rf "$tmp"; die "cannot fetch $XEN_GIT_COMMIT from $XEN_GIT_URL (set XEN_GIT to a local xen.git, or XEN_SRC_TARBALL)"; }
         repo=$tmp
     fi
     say "git archive $XEN_GIT_COMMIT (${XEN_ORIG_TARBALL})"
