@@ -9,16 +9,27 @@
 # is taken against pristine + every patch listed *before* NAME in
 # patches/series, so a patch in the middle of the series can be refreshed.
 # A new NAME is appended to patches/series.
+#
+# With XEN_VERSION=4.20 (or 4.19), the series is that version's
+# (patches/xen-4.20/series) and NAME is written there; a patch the series
+# took from patches/ (../NAME) becomes the version's own.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 TREE=$BUILD/xen
+XEN_SERIES=patches/series
+if [ "${XEN_VERSION:-4.17}" != 4.17 ]; then
+    # shellcheck source=../xen-source-4.20.conf
+    . "$TOP/xen-source-$XEN_VERSION.conf"
+fi
+SERIES=$TOP/$XEN_SERIES
+PDIR=${SERIES%/*}
 
-[ $# -ge 3 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
 name=$1; msg=$2; shift 2
 [ -f "$msg" ] || { echo "mkpatch: $msg: no such file" >&2; exit 2; }
-touch "$TOP/patches/series"
+touch "$SERIES"
 
 die() { echo "mkpatch: error: $*" >&2; exit 1; }
 say() { echo "mkpatch: $*"; }
@@ -30,9 +41,9 @@ idx=$BUILD/.mkpatch-index
 before_series=$BUILD/.mkpatch-series
 rm -f "$idx"
 GIT_INDEX_FILE=$idx git_b read-tree refs/ims/pristine
-# the patches before NAME
-awk -v n="$name" '$1 == n { exit } { print }' "$TOP/patches/series" > "$before_series"
-apply_queue "$TREE" "$idx" "$before_series" "$TOP/patches" "the pristine tree"
+# the patches before NAME (a series may name one as ../NAME)
+awk -v n="$name" '{ b = $1; sub(/.*\//, "", b) } b == n { exit } { print }' "$SERIES" > "$before_series"
+apply_queue "$TREE" "$idx" "$before_series" "$PDIR" "the pristine tree"
 before=$(GIT_INDEX_FILE=$idx git_b write-tree)
 rm -f "$idx" "$before_series"
 
@@ -52,7 +63,10 @@ stat=$(git_b diff --stat=72 "$before" -- "$@")
     echo "$diff"
     echo "-- "
     echo "2.39.5"
-} > "$TOP/patches/$name"
+} > "$PDIR/$name"
 
-grep -qx "$name" "$TOP/patches/series" || echo "$name" >> "$TOP/patches/series"
-echo "mkpatch: wrote patches/$name"
+if grep -q "^[^#].*/$name\$" "$SERIES"; then
+    sed -i "s|^[^#].*/$name\$|$name|" "$SERIES"
+fi
+grep -qx "$name" "$SERIES" || echo "$name" >> "$SERIES"
+echo "mkpatch: wrote ${PDIR#"$TOP"/}/$name"
