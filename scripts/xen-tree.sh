@@ -17,7 +17,8 @@
 #   XEN_SRC_TARBALL  use this local tarball instead of Debian's archive
 #   XEN_SRC_SHA256   accept this sha256 instead of the pinned one
 #   XEN_VERSION      4.17 (default: xen-source.conf, patches/series), or
-#                    4.19 or 4.20 (xen-source-4.20.conf and the series it names)
+#                    4.19 or 4.20 (xen-source-VERSION.conf and the series it
+#                    names)
 #   XEN_GIT          for a version pinned to a git commit: a local xen.git
 #                    to "git archive" it from (default: XEN_GIT_URL)
 set -euo pipefail
