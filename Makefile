@@ -74,7 +74,7 @@ check: build
 	@$(MAKE) -s check-guest
 	@echo "== guest: ims-probe (the proof's guest program)"
 	@$(MAKE) -s proof-test 2>&1
-	@$(if $(filter 0 no,$(IMS_LAB)),echo "== lab: skipped (IMS_LAB=$(IMS_LAB))",$(MAKE) -s check-lab 2>&1 && $(MAKE) -s check-lab-hv 2>&1)
+	@$(if $(filter 0 no,$(IMS_LAB)),echo "== lab: skipped (IMS_LAB=$(IMS_LAB))",$(if $(filter-out 4.17,$(XEN_VERSION)),echo "== lab: skipped (it boots Xen 4.17; XEN_VERSION=$(XEN_VERSION))",$(MAKE) -s check-lab 2>&1 && $(MAKE) -s check-lab-hv 2>&1))
 
 test: check
 
