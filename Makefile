@@ -28,7 +28,7 @@ endif
 
 TREE   := BUILD=$(BUILD) $(TOP)/scripts/xen-tree.sh
 
-.PHONY: all build deps fetch sync configure check check-4.20 test demo run \
+.PHONY: all build deps fetch sync configure check check-4.20 check-4.19 test demo run \
         reset-tree clean distclean fuzz bench
 
 all: build
@@ -78,18 +78,20 @@ check: build
 
 test: check
 
-# The unit and CLI suites (tools/tests/ims) against Xen 4.20: its tools
-# built in BUILD_4_20 (make XEN_VERSION=4.20), the device model of this
-# build (it does not depend on the Xen version).  Not part of check: the
-# 4.20 source is a git archive of upstream's release commit, which needs
-# xen.git (XEN_GIT=path, or network access to xenbits) the first time.
-# Cold on two cores: about 3 minutes to build, 30 s of tests.
+# The unit and CLI suites (tools/tests/ims) against Xen 4.20 or 4.19:
+# their tools built in BUILD_4_20 / BUILD_4_19 (make XEN_VERSION=...), the
+# device model of this build (it does not depend on the Xen version).  Not
+# part of check: those sources are git archives of upstream's release
+# commits, which need xen.git (XEN_GIT=path, or network access to
+# xenbits) the first time.  Cold on two cores: about 3 minutes to build,
+# 30 s of tests.
 BUILD_4_20 ?= $(BUILD)-4.20
-check-4.20:
+BUILD_4_19 ?= $(BUILD)-4.19
+check-4.20 check-4.19: check-%:
 	@$(MAKE) -s qemu
-	@$(MAKE) -s XEN_VERSION=4.20 BUILD=$(BUILD_4_20) build
+	@$(MAKE) -s XEN_VERSION=$* BUILD=$(BUILD_$(subst .,_,$*)) build
 	@IMS_QEMU_PATCHED=$(QEMU_BIN) IMS_QEMU_STOCK=$(QEMU_STOCK) IMS_REPO=$(TOP) \
-	    $(XMAKE) -C $(BUILD_4_20)/xen/tools/tests/ims check
+	    $(XMAKE) -C $(BUILD_$(subst .,_,$*))/xen/tools/tests/ims check
 
 demo: build
 	@$(XMAKE) -C $(XEN)/tools/tests/ims demo
