@@ -9,7 +9,8 @@
 #                      way.  Author and Signed-off-by: SERIES_AUTHOR="Name
 #                      <email>", default git config user.name/user.email;
 #                      refused when neither is set.
-#   make check-series  apply $(BUILD)/series/xen/ to pristine Xen patch by
+#   make check-series  write the Xen series (series-xen), then apply
+#                      $(BUILD)/series/xen/ to pristine Xen patch by
 #                      patch (git am in $(BUILD)/series-check/xen), build
 #                      the tools after each tools patch, check whitespace,
 #                      Signed-off-by and SPDX; QEMU's checkpatch.pl on
@@ -37,7 +38,7 @@ series-libvirt:
 	@if [ -d $(BUILD)/libvirt/src/.git ]; then $(SERIES_SH) libvirt; \
 	else echo "series: libvirt: no $(BUILD)/libvirt/src (make libvirt unpacks it): not written"; fi
 
-check-series: configure
+check-series: configure series-xen
 	@$(SERIES_SH) check
 
 check-series-files:
