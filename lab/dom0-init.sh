@@ -13,6 +13,9 @@
 #                     (and the HVM pirq backport: libxl creates g1, whose
 #                     edu is planned as remap, without pirqs there)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
+# Another Xen version's daemons (XEN_VERSION=4.20: lab/mkinitrd.sh puts the
+# build tree's xenstored, xenconsoled and xen-init-dom0 in /usr/lib/xen-4.20/bin)
+for d in /usr/lib/xen-*/bin; do [ "$d" = /usr/lib/xen-4.17/bin ] || PATH=$d:$PATH; done
 export LD_LIBRARY_PATH=
 mount -t proc proc /proc
 mount -t sysfs sys /sys

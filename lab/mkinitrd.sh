@@ -20,6 +20,10 @@ DM=${LAB_DM:-$DEB/usr/libexec/xen-qemu-system-i386}
 kver=$(ls "$DEB/lib/modules" | head -1)
 [ -n "$kver" ] || { echo "lab: no kernel in $DEB" >&2; exit 1; }
 
+# The Xen version of our build (4.17, or XEN_VERSION=4.20's): its LIBEXEC_BIN.
+xver=$(sed -n 's,^LIBEXEC_BIN *:= */usr/lib/xen-\(.*\)/bin$,\1,p' "$XEN/config/Paths.mk")
+[ -n "$xver" ] || { echo "lab: no LIBEXEC_BIN in $XEN/config/Paths.mk" >&2; exit 1; }
+
 rm -rf "$R"; mkdir -p "$R" "$B"
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,lib64,usr/lib/xen-ims,proc,sys,dev,tmp,run,var/log/xen,var/lib/xen,etc/xen/ims-quirks.d,guest,lib/modules,root}
 ln -s ../run "$R/var/run"
@@ -75,15 +79,32 @@ chmod +x "$R/usr/sbin/xl"
 cp "$XEN/tools/examples/ims-quirks.cfg" "$R/etc/xen/ims-quirks.cfg"
 chmod 0644 "$R/etc/xen/ims-quirks.cfg"
 
-# Debian's daemons and helpers (ours are not built: tools-only build of libs+xl)
-mkdir -p "$R/usr/lib/xen-4.17/bin"
+# The daemons and helpers.  Xen 4.17 (our default): Debian's (ours are not
+# built: tools-only build of libs+xl).  Another version (XEN_VERSION=4.20):
+# Debian's link 4.17's libxenctrl, whose domctl interface version that
+# hypervisor rejects, so they come from the build tree (make lab-image builds
+# them: mk/lab.mk), with its libraries in /usr/lib/xen-ims and a wrapper in
+# /usr/lib/xen-$xver/bin, on /init's PATH.
+mkdir -p "$R/usr/lib/xen-4.17/bin" "$R/usr/lib/xen-$xver/bin"
 for b in xenstored xen-init-dom0 xenconsoled; do
-    src=$DEB/usr/lib/xen-4.17/bin/$b
-    for ours in "$XEN/tools/xenstore/$b" "$XEN/tools/helpers/$b" "$XEN/tools/console/daemon/$b"; do
-        if [ -x "$ours" ]; then src=$ours; break; fi
-    done
-    cp "$src" "$R/usr/lib/xen-4.17/bin/$b"
-    copy_libs "$src"
+    if [ "$xver" = 4.17 ]; then
+        src=$DEB/usr/lib/xen-4.17/bin/$b
+        for ours in "$XEN/tools/xenstore/$b" "$XEN/tools/helpers/$b" "$XEN/tools/console/daemon/$b"; do
+            if [ -x "$ours" ]; then src=$ours; break; fi
+        done
+        cp "$src" "$R/usr/lib/xen-4.17/bin/$b"
+        copy_libs "$src"
+    else
+        src=
+        for ours in "$XEN/tools/xenstored/$b" "$XEN/tools/helpers/$b" "$XEN/tools/console/daemon/$b"; do
+            if [ -x "$ours" ]; then src=$ours; break; fi
+        done
+        [ -n "$src" ] || { echo "lab: Xen $xver: $b is not built in $XEN (make XEN_VERSION=$xver lab-image builds it)" >&2; exit 1; }
+        cp "$src" "$R/usr/lib/xen-ims/$b"
+        copy_libs "$src" "$OURLIBS"
+        printf '#!/bin/sh\nLD_LIBRARY_PATH=/usr/lib/xen-ims exec /usr/lib/xen-ims/%s "$@"\n' "$b" > "$R/usr/lib/xen-$xver/bin/$b"
+        chmod +x "$R/usr/lib/xen-$xver/bin/$b"
+    fi
     echo "$b: $src" >> "$R/etc/lab-provenance"
 done
 for b in xenstore-ls xenstore-read xenstore-write xenstore-rm xenstore-list xenstore-exists xenstore; do
@@ -113,6 +134,23 @@ done
 mkdir -p "$R/usr/share/qemu/keymaps"
 cp -L /usr/share/qemu/keymaps/en-us "$R/usr/share/qemu/keymaps/"
 echo "device model: $DM" >> "$R/etc/lab-provenance"
+# Debian's device model links libxenctrl.so.4.17 (symbol version
+# VERS_4.17.0), whose passthrough calls (xc_domain_update_msi_irq,
+# xc_domain_memory_mapping, ...) are domctls a newer hypervisor rejects.
+# For another Xen version, dom0 gets a libxenctrl.so.4.17 linked from the
+# build tree's own libxenctrl objects under that name and symbol version:
+# the 16 functions the device model calls have the same prototypes in 4.17
+# and 4.20 (xc_physdev_map_pirq_msi's "bus" is named "segbus", same type).
+if [ "$xver" != 4.17 ] && ldd "$DM" | grep -q 'libxenctrl\.so\.4\.17 '; then
+    C=$LAB/compat-$xver; mkdir -p "$C"
+    echo 'VERS_4.17.0 { global: *; };' > "$C/vers.map"
+    L=$XEN/tools/libs
+    gcc -shared -o "$C/libxenctrl.so.4.17" -Wl,-soname,libxenctrl.so.4.17 \
+        -Wl,--version-script="$C/vers.map" -Wl,--no-undefined "$L"/ctrl/*.opic \
+        $(for l in toollog evtchn gnttab call foreignmemory devicemodel toolcore; do echo "-L$L/$l -lxen$l"; done) -lpthread
+    cp "$C/libxenctrl.so.4.17" "$R/lib/x86_64-linux-gnu/libxenctrl.so.4.17"
+    echo "device model: libxenctrl.so.4.17 linked from $XEN/tools/libs/ctrl (Xen $xver)" >> "$R/etc/lab-provenance"
+fi
 
 # kernel modules (no depmod: /init loads them with insmod in order)
 mkdir -p "$R/lib/modules/$kver"
@@ -148,9 +186,10 @@ chmod +x "$R/usr/sbin/xl-mc"
 cp -L /lib/x86_64-linux-gnu/libc_malloc_debug.so.0 "$R/lib/x86_64-linux-gnu/"
 
 # what went in
-( cd "$XEN" && sha256sum tools/xl/xl tools/libs/light/libxenlight.so.4.17.0 \
-      tools/libs/util/libxlutil.so.4.17.0 2>/dev/null |
+( cd "$XEN" && sha256sum tools/xl/xl tools/libs/light/libxenlight.so.$xver.0 \
+      tools/libs/util/libxlutil.so.$xver.0 2>/dev/null |
   sed 's/^\(.\{16\}\)[^ ]*/ours: sha256 \1/'
+  echo "ours: Xen $xver"
   echo "ours: build/xen at $(git -C "$XEN" log -1 --format=%h 2>/dev/null), xl built $(date -u -r tools/xl/xl '+%F %T')"
 ) >> "$R/etc/lab-provenance"
 

@@ -18,7 +18,7 @@ LAB_ENV  := LAB=$(LAB) XEN=$(XEN) LABSRC=$(TOP)/lab \
             $(foreach v,LAB_STALL LAB_CPU LAB_GUEST_WAIT LAB_XEN,$(if $($(v)),$(v)=$($(v))))
 LAB_RUNS ?= amd intel nointremap
 
-.PHONY: lab lab-smoke lab-run lab-image lab-fetch check-lab check-lab-hv
+.PHONY: lab lab-smoke lab-run lab-image lab-fetch lab-daemons check-lab check-lab-hv
 
 lab-fetch:
 	@$(LAB_ENV) $(TOP)/lab/fetch.sh
@@ -27,7 +27,16 @@ lab-fetch:
 $(XEN)/tools/xl/xl:
 	@$(MAKE) build
 
-lab-image: lab-fetch $(XEN)/tools/xl/xl
+# Another Xen version (XEN_VERSION=4.20): Debian's 4.17 xenstored,
+# xenconsoled and xen-init-dom0 link 4.17's libxenctrl, which that
+# hypervisor rejects; dom0 gets the build tree's, built here (lab/mkinitrd.sh).
+lab-daemons: $(XEN)/tools/xl/xl
+	@echo "lab: Xen $(XEN_VERSION): xenstored, xenconsoled, xen-init-dom0 from $(XEN)"
+	@$(XMAKE) -C $(XEN)/tools/xenstored
+	@$(XMAKE) -C $(XEN)/tools/console
+	@$(XMAKE) -C $(XEN)/tools/helpers xen-init-dom0
+
+lab-image: lab-fetch $(XEN)/tools/xl/xl $(if $(filter-out 4.17,$(XEN_VERSION)),lab-daemons)
 	@$(LAB_ENV) $(TOP)/lab/mkinitrd.sh
 
 lab: lab-image
