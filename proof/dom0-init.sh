@@ -14,6 +14,8 @@
 #   proof_guest_native=0|1      1: the guest's MSIs are native (a vector),
 #                               not Xen event channels (xen_no_vector_callback)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
+# another Xen version's daemons (lab/mkinitrd.sh, XEN_VERSION=4.20)
+for d in /usr/lib/xen-*/bin; do [ "$d" = /usr/lib/xen-4.17/bin ] || PATH=$d:$PATH; done
 export LD_LIBRARY_PATH=
 mount -t proc proc /proc
 mount -t sysfs sys /sys

@@ -74,7 +74,15 @@ rm -rf "$O"; mkdir -p "$O/guest" "$O/usr/libexec"
 ( cd "$G" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$O/guest/proof-ginitrd.gz"
 cp "$DMBIN" "$O/usr/libexec/qemu-dm-ims"
 copy_libs "$DMBIN" "$O" lib/x86_64-linux-gnu
-( cd "$BUILD/qemu" && echo "proof device model: build/qemu at $(git log -1 --format=%h 2>/dev/null) sha256 $(sha256sum "$DMBIN" | cut -c1-16)" ) > "$P/dm-provenance"
+# another Xen version: the device model's libxenctrl.so.4.17 is the one
+# lab/mkinitrd.sh linked from the build tree (lab/README.md, "Xen 4.20")
+compat=
+for c in "$LAB"/compat-*/libxenctrl.so.4.17; do
+    if [ -f "$c" ] && [ -f "$O/lib/x86_64-linux-gnu/libxenctrl.so.4.17" ]; then
+        cp "$c" "$O/lib/x86_64-linux-gnu/"; compat=", its libxenctrl.so.4.17 $c"
+    fi
+done
+( cd "$BUILD/qemu" && echo "proof device model: build/qemu at $(git log -1 --format=%h 2>/dev/null) sha256 $(sha256sum "$DMBIN" | cut -c1-16)$compat" ) > "$P/dm-provenance"
 mkdir -p "$O/etc"; cat "$LAB/dom0-root/etc/lab-provenance" "$P/dm-provenance" > "$O/etc/lab-provenance"
 ( cd "$O" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$P/overlay.cpio.gz"
 cat "$LAB/boot/dom0.cpio.gz" "$P/overlay.cpio.gz" > "$LAB/boot/dom0-proof.cpio.gz"
