@@ -23,9 +23,14 @@
 # placeholder trailers of the patches' headers are dropped; quoted
 # trailers (a backport's original ones, indented) are kept.
 #
-# Environment: BUILD, SERIES_AUTHOR, SERIES_PREFIX (subject prefix, default
-# PATCH), JOBS, CHECK_SERIES_HV=yes (also build the hypervisor after each
-# hypervisor patch, see check_xen).
+# With XEN_VERSION=4.20 (or 4.19) the Xen series is that version's: each
+# entry of patches/series-files is the file that version's series takes
+# for it (its own refresh, or the 4.17 patch as ../NAME), and entries it
+# does not take (the hvm_pirq backport, upstream since 4.19) are left out.
+#
+# Environment: BUILD, XEN_VERSION, SERIES_AUTHOR, SERIES_PREFIX (subject
+# prefix, default PATCH), JOBS, CHECK_SERIES_HV=yes (also build the
+# hypervisor after each hypervisor patch, see check_xen).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +42,27 @@ PREFIX=${SERIES_PREFIX:-PATCH}
 
 die() { echo "series: error: $*" >&2; exit 1; }
 say() { echo "series: $*"; }
+
+VSERIES=
+if [ "${XEN_VERSION:-4.17}" != 4.17 ]; then
+    XEN_SERIES=
+    # shellcheck source=../xen-source-4.20.conf
+    . "$TOP/xen-source-$XEN_VERSION.conf"
+    VSERIES=$TOP/$XEN_SERIES
+fi
+
+# The file of patch NAME in this Xen version's series; nothing when the
+# version does not take it.
+version_patch() {
+    local name=$1
+    if [ -z "$VSERIES" ]; then
+        echo "$TOP/patches/$name"
+        return
+    fi
+    awk -v n="$name" -v d="${VSERIES%/*}" \
+        '/^#/ || !NF { next } { b = $1; sub(/.*\//, "", b) } b == n { print d "/" $1; exit }' \
+        "$VSERIES"
+}
 
 # ---- patches/series-files ------------------------------------------------
 
@@ -142,7 +168,7 @@ XEN=$BUILD/xen
 xg() { git -C "$XEN" "$@"; }
 
 build_xen() {
-    local who idx head e tree m n=0
+    local who idx head e p tree m n=0
     check_files >/dev/null
     who=$(author)
     xg rev-parse -q --verify refs/ims/pristine >/dev/null ||
@@ -157,7 +183,13 @@ build_xen() {
     for e in $(map_entries); do
         case "$e" in
         mail/*) ;;
-        *) GIT_INDEX_FILE=$idx xg apply --cached --whitespace=nowarn "$TOP/patches/$e" ||
+        *) p=$(version_patch "$e")
+           if [ -z "$p" ]; then
+               [ -z "$(map_files_of "$e")" ] ||
+                   die "$e is not in $XEN_SERIES but new files are listed under it"
+               continue
+           fi
+           GIT_INDEX_FILE=$idx xg apply --cached --whitespace=nowarn "$p" ||
                die "$e does not apply in mail order (patches/series-files) after the patches before it" ;;
         esac
         map_files_of "$e" | (cd "$TOP" && while read -r f; do
