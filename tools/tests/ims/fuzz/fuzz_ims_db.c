@@ -24,6 +24,19 @@ static void check(bool ok, const char *what)
     }
 }
 
+/* A strategy list as the parser may keep it: each once, none only alone. */
+static bool valid_list(const libxl_pci_ims_strategy *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (list[i] == LIBXL_PCI_IMS_STRATEGY_NONE && n > 1)
+            return false;
+        for (int j = i + 1; j < n; j++)
+            if (list[i] == list[j])
+                return false;
+    }
+    return true;
+}
+
 static bool valid_name(const unsigned char *s)
 {
     while (*s) {
@@ -80,7 +93,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               "lookup returned another device");
         check(!e->name || valid_name((const unsigned char *)e->name),
               "entry name not clean UTF-8");
-        check(e->intel != LIBXL_PCI_IMS_STRATEGY_REMAP, "intel=remap kept");
+        check(valid_list(e->amd, e->num_amd), "amd= list kept a repeat "
+              "or a none that is not alone");
+        check(valid_list(e->intel, e->num_intel), "intel= list kept a "
+              "repeat or a none that is not alone");
+        for (int j = 0; j < e->num_intel; j++)
+            check(e->intel[j] != LIBXL_PCI_IMS_STRATEGY_REMAP,
+                  "intel=remap kept");
     }
     libxl__free_all(gc);
     return 0;
