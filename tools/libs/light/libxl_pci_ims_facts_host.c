@@ -271,6 +271,24 @@ static void xen_facts(libxl__gc *gc, libxl_pci_ims_facts *found,
 }
 
 /*
+ * At attach, a host file under a redirected root ($LIBXL_IMS_ROOT) counts
+ * only if only root can change it; a file that does not is ignored, with
+ * a warning that says why.
+ */
+static bool host_file_usable(libxl__gc *gc, const libxl__ims_env *env,
+                             const char *path)
+{
+    const char *why;
+
+    if (!env->attach || !env->root)
+        return true;
+    why = libxl__ims_untrusted(gc, path);
+    if (why)
+        LOG(WARN, "%s: %s: not used at attach, ignored", path, why);
+    return !why;
+}
+
+/*
  * The host facts, best evidence first; use_record says whether the boot
  * record counts (not when writing it).  Fills only the host part of f.
  */
@@ -294,10 +312,8 @@ static void host_facts(libxl__gc *gc, const libxl__ims_env *env,
 
     if (!facts_complete(&found)) {
         path = libxl__ims_env_path(gc, env, IMS_ACPI_TABLES_DIR);
-        if (env->attach && env->root && libxl__ims_untrusted(gc, path)) {
-            LOG(WARN, "%s: %s: not used at attach, ignored", path,
-                libxl__ims_untrusted(gc, path));
-        } else if (!read_acpi_tables(gc, path, &tables, &n)) {
+        if (host_file_usable(gc, env, path) &&
+            !read_acpi_tables(gc, path, &tables, &n)) {
             libxl__ims_facts_from_acpi(gc, tables, n, path, &one);
             merge_facts(gc, &found, &one);
         }
@@ -305,11 +321,9 @@ static void host_facts(libxl__gc *gc, const libxl__ims_env *env,
 
     if (!facts_complete(&found)) {
         path = libxl__ims_env_path(gc, env, IMS_CPUINFO_FILE);
-        if (env->attach && env->root && libxl__ims_untrusted(gc, path)) {
-            LOG(WARN, "%s: %s: not used at attach, ignored", path,
-                libxl__ims_untrusted(gc, path));
-        } else if (!read_text(gc, path, IMS_CPUINFO_MAX, false, &text, &len,
-                              &truncated, NULL)) {
+        if (host_file_usable(gc, env, path) &&
+            !read_text(gc, path, IMS_CPUINFO_MAX, false, &text, &len,
+                       &truncated, NULL)) {
             libxl__ims_facts_from_cpuinfo(gc, text, path, &one);
             merge_facts(gc, &found, &one);
         }

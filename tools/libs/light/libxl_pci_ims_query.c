@@ -262,6 +262,22 @@ int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
     return rc;
 }
 
+/* list with one more device, dom:bus:dev.func, at its end (*n counts). */
+static libxl_device_pci *add_host_device(libxl__gc *gc,
+                                         libxl_device_pci *list, int *n,
+                                         unsigned dom, unsigned bus,
+                                         unsigned dev, unsigned func)
+{
+    list = libxl__realloc(gc, list, sizeof(*list) * (*n + 1));
+    libxl_device_pci_init(&list[*n]);
+    list[*n].domain = dom;
+    list[*n].bus = bus;
+    list[*n].dev = dev;
+    list[*n].func = func;
+    (*n)++;
+    return list;
+}
+
 /*
  * The host's PCI devices: the device headers of the lspci dump in
  * $LIBXL_IMS_PCI_DUMP, else sysfs (through $LIBXL_IMS_ROOT).
@@ -297,13 +313,7 @@ static int scan_host_pci(libxl__gc *gc, const libxl__ims_env *env,
                 continue;
             if (c != ' ' || func > 7 || dev > 31 || bus > 255)
                 continue;
-            list = libxl__realloc(gc, list, sizeof(*list) * (n + 1));
-            libxl_device_pci_init(&list[n]);
-            list[n].domain = dom;
-            list[n].bus = bus;
-            list[n].dev = dev;
-            list[n].func = func;
-            n++;
+            list = add_host_device(gc, list, &n, dom, bus, dev, func);
         }
     } else {
         const char *dir = libxl__ims_env_path(gc, env, "/sys/bus/pci/devices");
@@ -320,13 +330,7 @@ static int scan_host_pci(libxl__gc *gc, const libxl__ims_env *env,
             if (sscanf(de->d_name, "%x:%x:%x.%u", &dom, &bus, &dev,
                        &func) != 4)
                 continue;
-            list = libxl__realloc(gc, list, sizeof(*list) * (n + 1));
-            libxl_device_pci_init(&list[n]);
-            list[n].domain = dom;
-            list[n].bus = bus;
-            list[n].dev = dev;
-            list[n].func = func;
-            n++;
+            list = add_host_device(gc, list, &n, dom, bus, dev, func);
         }
         closedir(d);
     }
