@@ -93,6 +93,20 @@ static bool parse_id_pair(const char *s, size_t n, uint16_t *a_r,
     return true;
 }
 
+/* The length of the UTF-8 character at lp->pos in the value of key, or 0
+ * after an error saying it is not valid UTF-8. */
+static size_t utf8_at(line_parser *lp, const char *key)
+{
+    size_t n = libxl__ims_utf8_sequence(
+        (const unsigned char *)lp->text + lp->pos, lp->len - lp->pos);
+
+    if (!n)
+        LP_ERROR(lp, lp->pos, "the value of `%s' is not valid UTF-8 "
+                 "(byte 0x%02x): save the file as UTF-8", key,
+                 (unsigned char)lp->text[lp->pos]);
+    return n;
+}
+
 /* A quoted value, with \" and \\ unescaped. */
 static bool read_quoted(line_parser *lp, const char *key, char **val_r)
 {
@@ -132,15 +146,9 @@ static bool read_quoted(line_parser *lp, const char *key, char **val_r)
                      "value of `%s'", c, key);
             return false;
         }
-        n = libxl__ims_utf8_sequence(
-                (const unsigned char *)lp->text + lp->pos,
-                lp->len - lp->pos);
-        if (!n) {
-            LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
-                     "UTF-8 (byte 0x%02x): save the file as UTF-8",
-                     key, c);
+        n = utf8_at(lp, key);
+        if (!n)
             return false;
-        }
         memcpy(out + o, lp->text + lp->pos, n);
         o += n;
         lp->pos += n;
@@ -186,15 +194,10 @@ static bool read_plain(line_parser *lp, const char *key, char **val_r)
             return false;
         }
         if (c >= 0x80) {
-            size_t n = libxl__ims_utf8_sequence(
-                (const unsigned char *)lp->text + lp->pos,
-                lp->len - lp->pos);
-            if (!n) {
-                LP_ERROR(lp, lp->pos, "the value of `%s' is not valid "
-                         "UTF-8 (byte 0x%02x): save the file as UTF-8",
-                         key, c);
+            size_t n = utf8_at(lp, key);
+
+            if (!n)
                 return false;
-            }
             lp->pos += n;
             continue;
         }

@@ -180,6 +180,20 @@ static void merge_facts(libxl__gc *gc, libxl_pci_ims_facts *to,
 }
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or NULL. */
+/* Replace the host part of to with from's (its evidence moves); leave the
+ * rest of to alone. */
+static void take_host_part(libxl__gc *gc, libxl_pci_ims_facts *to,
+                           libxl_pci_ims_facts *from)
+{
+    to->iommu = from->iommu;
+    libxl__ims_set_string(gc, &to->iommu_source, from->iommu_source);
+    to->intremap = from->intremap;
+    libxl__ims_set_string(gc, &to->intremap_source, from->intremap_source);
+    libxl_string_list_dispose(&to->evidence);
+    to->evidence = from->evidence;
+    from->evidence = NULL;
+}
+
 static const char *read_boot_id(libxl__gc *gc, const libxl__ims_env *env)
 {
     const char *path = libxl__ims_env_path(gc, env, IMS_BOOT_ID_FILE);
@@ -329,14 +343,7 @@ static void host_facts(libxl__gc *gc, const libxl__ims_env *env,
         }
     }
 
-    /* Replace the host part of f; leave the rest alone. */
-    f->iommu = found.iommu;
-    libxl__ims_set_string(gc, &f->iommu_source, found.iommu_source);
-    f->intremap = found.intremap;
-    libxl__ims_set_string(gc, &f->intremap_source, found.intremap_source);
-    libxl_string_list_dispose(&f->evidence);
-    f->evidence = found.evidence;
-    found.evidence = NULL;
+    take_host_part(gc, f, &found);
 
     libxl_pci_ims_facts_dispose(&found);
     libxl_pci_ims_facts_dispose(&one);
@@ -468,15 +475,8 @@ int libxl_pci_ims_record_host_facts(libxl_ctx *ctx, const char *path,
     if (rc) goto out;
     LOG(DEBUG, "recorded IOMMU facts in %s", path);
 
-    if (facts) {
-        facts->iommu = f.iommu;
-        libxl__ims_set_string(gc, &facts->iommu_source, f.iommu_source);
-        facts->intremap = f.intremap;
-        libxl__ims_set_string(gc, &facts->intremap_source, f.intremap_source);
-        libxl_string_list_dispose(&facts->evidence);
-        facts->evidence = f.evidence;
-        f.evidence = NULL;
-    }
+    if (facts)
+        take_host_part(gc, facts, &f);
     rc = 0;
 
  out:
