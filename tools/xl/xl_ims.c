@@ -376,6 +376,17 @@ int main_pci_ims_facts(int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+/*
+ * The domain a device given to DOMID serves: a stub domain holds its
+ * guest's devices (libxl records them only in the stub domain's backend).
+ */
+static uint32_t served_domain(uint32_t domid)
+{
+    uint32_t target;
+
+    return libxl_is_stubdom(ctx, domid, &target) ? target : domid;
+}
+
 /* "dom N" for a device passed through to domain N, else "no". */
 static const char *assigned_to(const char *bdf, const libxl_dominfo *doms,
                                int nr_doms, char *buf, size_t len)
@@ -394,7 +405,7 @@ static const char *assigned_to(const char *bdf, const libxl_dominfo *doms,
         for (int j = 0; j < n; j++) {
             if (pcis[j].domain == dev.domain && pcis[j].bus == dev.bus &&
                 pcis[j].dev == dev.dev && pcis[j].func == dev.func) {
-                snprintf(buf, len, "dom %u", doms[i].domid);
+                snprintf(buf, len, "dom %u", served_domain(doms[i].domid));
                 answer = buf;
             }
         }
@@ -455,7 +466,8 @@ int main_pci_ims_list(int argc, char **argv)
         if (json) {
             int f2;
 
-            printf("%s\n\"%u\": ", first ? "" : ",", dominfo[i].domid);
+            printf("%s\n\"%u\": ", first ? "" : ",",
+                   served_domain(dominfo[i].domid));
             first = 0;
             print_json_array_begin(&f2);
             for (j = 0; j < nr_applied; j++)
@@ -463,7 +475,7 @@ int main_pci_ims_list(int argc, char **argv)
                                                            &applied[j]));
             printf("\n]");
         } else {
-            printf("\nDomain %u:\n", dominfo[i].domid);
+            printf("\nDomain %u:\n", served_domain(dominfo[i].domid));
             for (j = 0; j < nr_applied; j++)
                 printf("  %-14s policy %-7s applied %s\n", applied[j].bdf,
                        libxl_pci_ims_policy_to_string(applied[j].policy),

@@ -194,7 +194,14 @@ int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
                          const libxl_device_pci *pci)
 {
     libxl_pci_ims_policy policy;
-    uint32_t vdevfn;
+    uint32_t vdevfn, guest = domid;
+
+    /*
+     * A guest whose device model runs in a stub domain has no PCI backend:
+     * its devices leave libxl's records with the stub domain's, and the
+     * entries to remove are the guest's.
+     */
+    libxl_is_stubdom(CTX, domid, &guest);
 
     /* The slot is the attach's own (the backend's record), not the
      * caller's, which is 0 for a device named by its BDF alone. */
@@ -202,10 +209,10 @@ int libxl__ims_xs_remove(libxl__gc *gc, uint32_t domid,
         LOGD(DEBUG, domid, "PCI device "PCI_BDF": not in the "
              "backend; only its IMS record is removed", pci->domain,
              pci->bus, pci->dev, pci->func);
-        return xs_remove_dir(gc, domid, pci, NULL);
+        return xs_remove_dir(gc, guest, pci, NULL);
     }
-    return xs_remove_dir(gc, domid, pci,
-                         libxl__ims_export_path(gc, domid, vdevfn));
+    return xs_remove_dir(gc, guest, pci,
+                         libxl__ims_export_path(gc, guest, vdevfn));
 }
 
 void libxl__ims_attach_init(libxl__ims_attach_state *ims)

@@ -116,9 +116,11 @@ bool libxl__ims_attached_device(libxl__gc *gc, uint32_t domid,
 {
     libxl_device_pci *list;
     bool attached = false;
+    uint32_t stubdomid = libxl_get_stubdom_id(CTX, domid);
     int n = 0;
 
-    list = libxl_device_pci_list(CTX, domid, &n);
+    /* A stub domain's backend is the only record of its guest's devices. */
+    list = libxl_device_pci_list(CTX, stubdomid ? stubdomid : domid, &n);
     for (int i = 0; i < n; i++) {
         if (COMPARE_PCI(&list[i], pci)) {
             *policy = list[i].ims_policy;
@@ -137,7 +139,10 @@ const char *libxl__ims_dm_cache_path(libxl__gc *gc, uint32_t domid)
 
 /*
  * Xen answers the remap probe only for an assignable device; for one
- * attached with remap, the attach's record says that Xen accepted the flag.
+ * attached, the attach's record says what Xen answered then: remap
+ * applied is a yes, and another strategy recorded by an attach that
+ * needed Xen's answer is a no (an answer Xen could not give counts as no
+ * at attach).
  */
 static void remap_recorded_at_attach(libxl__gc *gc,
                                      const libxl_device_pci *pci,
@@ -146,12 +151,18 @@ static void remap_recorded_at_attach(libxl__gc *gc,
     const char *path = libxl__ims_toolstack_path(gc, pci);
     const char *recorded = libxl__xs_read(gc, XBT_NULL, path);
 
-    if (!recorded || strcmp(recorded, "remap"))
+    if (!recorded)
         return;
-    f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
     free(f->hv_remap_source);
-    f->hv_remap_source = libxl__sprintf(NOGC, "Xen accepted "
-        "XEN_DOMCTL_DEV_IMS_REMAP at attach (%s = \"remap\")", path);
+    if (!strcmp(recorded, "remap")) {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_YES;
+        f->hv_remap_source = libxl__sprintf(NOGC, "Xen accepted "
+            "XEN_DOMCTL_DEV_IMS_REMAP at attach (%s = \"remap\")", path);
+    } else {
+        f->hv_remap = LIBXL_PCI_IMS_SUPPORT_NO;
+        f->hv_remap_source = libxl__sprintf(NOGC, "remap was not taken "
+            "at attach (%s = \"%s\")", path, recorded);
+    }
 }
 
 int libxl__ims_plan_gather(libxl__gc *gc, libxl__ims_request *rq,

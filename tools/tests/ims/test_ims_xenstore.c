@@ -216,6 +216,54 @@ static void test_stub_domain_owns_entries(void **state)
     GC_FREE;
 }
 
+/*
+ * A guest whose device model runs in a stub domain has no PCI backend:
+ * libxl records its devices in the stub domain's, with the guest's slot,
+ * and removes them from there.  That removal takes the guest's entries.
+ */
+static void test_stub_domain_removal_takes_guest_entries(void **state)
+{
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    char *v, *before;
+    const char *be = "/local/domain/0/backend/pci/31991/0";
+    GC_INIT(ctx);
+
+    before = clean_store();
+    make_plan(&plan, &pci, STUBDOM);
+    assert_int_equal(libxl__ims_xs_write(gc, DOMID, &plan, &pci), 0);
+    /* What libxl's stub domain spawn and PCI attach record. */
+    assert_true(xs_write(ctx->xsh, XBT_NULL, "/local/domain/31991/target",
+                         "31990", 5));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, GCSPRINTF("%s/num_devs", be),
+                         "1", 1));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, GCSPRINTF("%s/dev-0", be),
+                         "0000:04:00.0", 12));
+    assert_true(xs_write(ctx->xsh, XBT_NULL, GCSPRINTF("%s/vdevfn-0", be),
+                         "28", 2));
+    /* Explain and list find the device through the stub domain. */
+    {
+        libxl_pci_ims_policy policy;
+        uint32_t vdevfn = 0;
+
+        assert_true(xs_write(ctx->xsh, XBT_NULL,
+                             "/local/domain/31990/image/device-model-domid",
+                             "31991", 5));
+        assert_true(libxl__ims_attached_device(gc, DOMID, &pci, &policy,
+                                               &vdevfn));
+        assert_int_equal(vdevfn, 0x28);
+        xs_rm(ctx->xsh, XBT_NULL, "/local/domain/31990/image");
+    }
+    assert_int_equal(libxl__ims_xs_remove(gc, STUBDOM, &pci), 0);
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31991");
+    xs_rm(ctx->xsh, XBT_NULL, "/local/domain/31991");
+    v = dump_store();
+    assert_string_equal(v, before);
+    free(v);
+    libxl_pci_ims_plan_dispose(&plan);
+    GC_FREE;
+}
+
 static void test_guest_made_entries_are_replaced(void **state)
 {
     libxl_pci_ims_plan plan;
@@ -951,13 +999,17 @@ static void test_explain_attached_remap(void **state)
     assert_int_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_REMAP);
     assert_string_equal(plan.xenstore[0].value, "remap");
 
-    /* Attached, but remap was not applied then: still unknown. */
+    /* Attached, and the attach took another strategy: Xen said no then,
+     * and the plan is not remap pending but what the attach could do. */
     assert_true(xs_write(ctx->xsh, XBT_NULL, rec, "expose", 6));
     assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
                                            LIBXL_DOMAIN_TYPE_INVALID, NULL,
                                            &pci, &plan), 0);
-    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
-    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+    assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_NO);
+    assert_non_null(strstr(plan.facts.hv_remap_source,
+                           "not taken at attach"));
+    assert_int_not_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+    assert_int_not_equal(plan.applied, LIBXL_PCI_IMS_STRATEGY_REMAP);
 
     xs_rm(ctx->xsh, XBT_NULL, "/local/domain/0/backend/pci/31990");
     xs_rm(ctx->xsh, XBT_NULL, "/libxl/pci/0000-04-00-0");
@@ -1061,6 +1113,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_read_back),
         cmocka_unit_test(test_stub_domain_owns_entries),
+        cmocka_unit_test(test_stub_domain_removal_takes_guest_entries),
         cmocka_unit_test(test_guest_made_entries_are_replaced),
         cmocka_unit_test(test_remove_keeps_other_devices),
         cmocka_unit_test(test_detach_finds_the_real_slot),
