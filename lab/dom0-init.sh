@@ -12,6 +12,8 @@
 #   lab_xen=stock|ours  Debian's hypervisor, or ours with the remap patches
 #                     (and the HVM pirq backport: libxl creates g1, whose
 #                     edu is planned as remap, without pirqs there)
+#   lab_stubdom=0|1   the HVM guests' device model runs in a Linux stub
+#                     domain (lab/mkstubdom.sh) instead of dom0
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 # Another Xen version's daemons (XEN_VERSION=4.20: lab/mkinitrd.sh puts the
 # build tree's xenstored, xenconsoled and xen-init-dom0 in /usr/lib/xen-4.20/bin)
@@ -31,7 +33,7 @@ T0=$(cut -d. -f1 /proc/uptime)
 for kv in $(cat /proc/cmdline); do
     case "$kv" in lab_*=*) eval "${kv%%=*}='${kv#*=}'" ;; esac
 done
-: "${lab_run:=unknown}" "${lab_iommu:=amd}" "${lab_ir:=on}" "${lab_mode:=full}" "${lab_dm_ims:=no}" "${lab_xen:=stock}"
+: "${lab_run:=unknown}" "${lab_iommu:=amd}" "${lab_ir:=on}" "${lab_mode:=full}" "${lab_dm_ims:=no}" "${lab_xen:=stock}" "${lab_stubdom:=0}"
 
 FAILS=0
 CHECKS=0
@@ -90,13 +92,19 @@ poweroff_now() {
     poweroff -f
 }
 
-echo "IMS-LAB-BEGIN run=$lab_run mode=$lab_mode iommu=$lab_iommu ir=$lab_ir dm_ims=$lab_dm_ims"
+echo "IMS-LAB-BEGIN run=$lab_run mode=$lab_mode iommu=$lab_iommu ir=$lab_ir dm_ims=$lab_dm_ims stubdom=$lab_stubdom"
 sed 's/^/  provenance: /' /etc/lab-provenance
 
 # ---------------------------------------------------------------- boot
 bootok=0
+# A stub domain's pcifront shows the device at its host address
+# (pciback's passthrough=1): QEMU 7.2's xen-pci-passthrough opens it in
+# sysfs by the host address libxl gives it.
+pciback_opts=
+[ "$lab_stubdom" = 1 ] && pciback_opts=passthrough=1
 for m in $(cat /lib/modules/order); do
-    insmod /lib/modules/*/$m.ko || { echo "insmod $m failed"; bootok=1; }
+    o=; [ $m = xen-pciback ] && o=$pciback_opts
+    insmod /lib/modules/*/$m.ko $o || { echo "insmod $m failed"; bootok=1; }
 done
 mount -t xenfs xenfs /proc/xen || bootok=1
 xenstored --pid-file /run/xenstored.pid || bootok=1
@@ -237,6 +245,12 @@ on_crash = "destroy"
 pci_ims_policy = "$2"
 pci = [ $3 ]
 EOF
+    # (a stub domain without a version is qemu-xen-traditional's MiniOS;
+    # Debian's generic kernel leaves too little of libxl's default 128 MiB
+    # to unpack the root file system, which Qubes' small kernel does not)
+    [ "$lab_stubdom" = 0 ] || printf '%s\n' 'device_model_version = "qemu-xen"' \
+                                          'device_model_stubdomain_override = 1' \
+                                          'stubdomain_memory = 256' 
 }
 wait_guest() { # wait_guest NAME PATTERN SECONDS
     i=0
@@ -324,6 +338,20 @@ if [ "$lab_mode" != failure ]; then
     result guest-sees-device $r "after $(elapsed)s: $(grep 'GUEST-PCI-ADD .*0x1234' /tmp/g1.console | head -1)"
 fi
 
+# The stub domain: up, serving QMP through vchan-socket-proxy, and
+# owning the guest's export directory when the plan has one.
+if [ "$lab_stubdom" = 1 ]; then
+    SD=$(xl domid g1-dm 2>/dev/null)
+    dmlog=/var/log/xen/qemu-dm-g1.log     # the stub domain's console 0
+    up=$(grep -a 'STUBDOM: QEMU pid' $dmlog 2>/dev/null | head -1)
+    proxy=$(ps | grep -c '[v]chan-socket-proxy')
+    own=$(xenstore-ls -p /local/domain/$D/device 2>/dev/null | sed -n 's/^pci-ims = "".*(\(.*\))$/\1/p')
+    echo "  stub domain ${SD:-none}; $up; dom0 vchan-socket-proxy processes: $proxy; pci-ims perms: ${own:-none}"
+    r=0; [ -n "$SD" ] && [ -n "$up" ] && [ "$proxy" -ge 1 ] || r=1
+    case "$own" in ""|n$SD,*) ;; *) r=1 ;; esac
+    result stubdom-up $r "g1's device model in stub domain ${SD:-none} (g1-dm), QMP over vchan; /local/domain/$D/device/pci-ims perms ${own:-none}"
+fi
+
 check_plan xenstore-plan $EDU1 $D
 
 # What the guest reads back from edu's MSI registers after programming them
@@ -351,18 +379,41 @@ if [ "$lab_mode" != failure ]; then
     esac
     [ -n "$rb" ] || r=1
     result msi-readback $r "$what (guest addr=$ga data=$gd, physical addr=$pa data=$pd)"
+    # The guest's MSI enable reached the device: from a stub domain it
+    # goes through pcifront, and pciback lets it through only when libxl
+    # marked the device allow_interrupt_control.
+    if [ "$lab_stubdom" = 1 ]; then
+        ctl=$(od -An -tx2 -j 66 -N 2 /sys/bus/pci/devices/$EDU1/config | tr -d ' ')
+        [ $(( 0x$ctl & 1 )) = 1 ]
+        result stubdom-msi-enable $? "physical MSI control of $EDU1 = 0x$ctl (enable bit set by the guest through the stub domain)"
+    fi
 fi
+# A guest whose device model runs in a stub domain has no PCI backend of
+# its own: libxl records its devices in the stub domain's (BE).
+BE=$D; [ "$lab_stubdom" = 0 ] || BE=$SD
 x xenstore-ls -p /libxl/pci
-x xenstore-ls -p /local/domain/0/backend/pci/$D
-opts=$(xenstore-read /local/domain/0/backend/pci/$D/0/opts-0 2>/dev/null)
-echo "$opts" | grep -q 'ims_policy=auto'; result backend-opts $? "opts-0=$opts"
+x xenstore-ls -p /local/domain/0/backend/pci/$BE
+opts=$(xenstore-read /local/domain/0/backend/pci/$BE/0/opts-0 2>/dev/null)
+echo "$opts" | grep -q 'ims_policy=auto'; result backend-opts $? "backend/pci/$BE opts-0=$opts"
 x xenstore-ls -p /local/domain/$D/device
 
-x xl pci-list g1
-printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}"; result pci-list $? "$(printf '%s\n' "$OUT" | tail -1)"
-x xl list -l g1
-il=$(printf '%s\n' "$OUT" | grep -E '"(pci_)?ims_policy"' | tr -s ' ' | tr '\n' ' ')
-[ -n "$il" ]; result list-l $? "$il"
+if [ "$lab_stubdom" = 0 ]; then
+    x xl pci-list g1
+    printf '%s\n' "$OUT" | grep -q "${EDU1#0000:}"; result pci-list $? "$(printf '%s\n' "$OUT" | tail -1)"
+    x xl list -l g1
+    il=$(printf '%s\n' "$OUT" | grep -E '"(pci_)?ims_policy"' | tr -s ' ' | tr '\n' ' ')
+    [ -n "$il" ]; result list-l $? "$il"
+else
+    # libxl lists a stub domain guest's devices under its stub domain
+    # only (xl pci-list g1 is empty: libxl_device_pci_list reads the
+    # guest's own backend), with the guest's slot (patch 0018)
+    x xl pci-list g1-dm
+    sl=$(printf '%s\n' "$OUT" | grep "${EDU1#0000:}" | awk '{print $1}')
+    gs=$(grep 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console | head -1 | sed -n 's/.*0000:00:\(..\)\.\(.\)=.*/\1.\2/p')
+    [ -n "$sl" ] && [ "$sl" = "$gs" ]
+    result pci-list $? "g1-dm lists $EDU1 at vslot ${sl:-none}; the guest sees it at 00:${gs:-?}"
+fi
+OUT=$(xl list -l g1 2>/dev/null)
 # HVM pirqs: libxl's choice (xl list -l: "pirq"), and what the guest sees:
 # XENFEAT_hvm_pirqs (bit 10 of /sys/hypervisor/properties/features) and
 # interrupts routed as pirqs ("xen-pirq" in /proc/interrupts).  Our Xen:
@@ -414,6 +465,7 @@ if [ "$lab_mode" = full ]; then
     n=$(grep -c 'GUEST-PCI-ADD .*0x1234:0x11e8' /tmp/g1.console)
     [ "$n" -ge 2 ]; result guest-sees-hotplug $? "edu devices seen by the guest: $n"
 
+    if [ "$lab_stubdom" = 0 ]; then
     x xl -v pci-detach g1 "$EDU2"; r=$RC
     left=$(xenstore-ls -f / 2>/dev/null | grep "$(bdfkey $EDU2)" | grep -E 'ims_strategy|/pci-ims')
     stock=$(xenstore-ls -f /libxl/pci 2>/dev/null | grep "$(bdfkey $EDU2)" | tr '\n' ' ')
@@ -422,12 +474,25 @@ if [ "$lab_mode" = full ]; then
     i=0; while [ $i -lt 30 ] && ! grep -q 'GUEST-PCI-DEL .*0x1234' /tmp/g1.console; do sleep 2; i=$((i + 2)); done
     grep -q 'GUEST-PCI-DEL .*0x1234' /tmp/g1.console
     result guest-sees-unplug $? "$(grep 'GUEST-PCI-DEL' /tmp/g1.console | head -1)"
+    else
+    # libxl 4.17 cannot take a device from a guest whose device model runs
+    # in a stub domain (it looks for it in the guest's own backend, which
+    # such a guest does not have): the refusal must change nothing
+    before=$(xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims' | sort)
+    x xl -v pci-detach g1 "$EDU2"; r=$RC
+    after=$(xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims' | sort)
+    still=$(xl pci-list g1-dm | grep -c "${EDU2#0000:}")
+    [ $r != 0 ] && [ "$before" = "$after" ] && [ "$still" = 1 ]
+    result hotplug-detach-refused $? "exit $r (libxl 4.17 has no record of a stub domain guest's devices); IMS entries unchanged: $([ "$before" = "$after" ] && echo yes || echo no); $EDU2 still with g1-dm: $still"
+    fi
 fi
 
 x xl destroy g1; r=$RC
 sleep 1
 left=$(ours_left)
-[ $r = 0 ] && [ -z "$left" ]; result destroy-clean $? "exit $r; IMS entries left: ${left:-none}; libxl's own: $(stock_left)"
+sdleft=$(xl list | grep -c '^g1-dm ')
+[ $r = 0 ] && [ -z "$left" ] && [ "$sdleft" = 0 ]
+result destroy-clean $? "exit $r; IMS entries left: ${left:-none}; stub domains left: $sdleft; libxl's own: $(stock_left)"
 
 if [ "$lab_mode" = full ]; then
     # PV guest with the device: the plan is none (pciback already shows host MSI values)
