@@ -60,7 +60,8 @@ build: configure
 # program (mk/proof.mk; cmocka only); then the lab's smoke run
 # (mk/lab.mk: a real Xen 4.17 booted in QEMU, about 2 minutes) on
 # Debian's hypervisor and on ours (make xen-hypervisor, 2 more minutes to
-# build it); IMS_LAB=no skips both.  Each suite prints its own summary; a
+# build it), and three runs with the device model in a Linux stub domain
+# (check-lab-stubdom); IMS_LAB=no skips them.  Each suite prints its own summary; a
 # suite that skipped a test counts as failed (a skip is not a pass); the
 # exit status is non-zero when any of them failed.  check-series-files
 # checks that every new file is in a patch of the mailed series
@@ -74,7 +75,7 @@ check: build
 	@$(MAKE) -s check-guest
 	@echo "== guest: ims-probe (the proof's guest program)"
 	@$(MAKE) -s proof-test 2>&1
-	@$(if $(filter 0 no,$(IMS_LAB)),echo "== lab: skipped (IMS_LAB=$(IMS_LAB))",$(if $(filter-out 4.17,$(XEN_VERSION)),echo "== lab: skipped (it boots Xen 4.17; XEN_VERSION=$(XEN_VERSION))",$(MAKE) -s check-lab 2>&1 && $(MAKE) -s check-lab-hv 2>&1))
+	@$(if $(filter 0 no,$(IMS_LAB)),echo "== lab: skipped (IMS_LAB=$(IMS_LAB))",$(if $(filter-out 4.17,$(XEN_VERSION)),echo "== lab: skipped (it boots Xen 4.17; XEN_VERSION=$(XEN_VERSION))",$(MAKE) -s check-lab 2>&1 && $(MAKE) -s check-lab-hv 2>&1 && $(MAKE) -s check-lab-stubdom 2>&1))
 
 test: check
 
