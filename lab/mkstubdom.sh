@@ -2,7 +2,8 @@
 # Build the lab's Linux stub domain and what dom0 needs to run one
 # (the "stubdom" run, lab/README.md "Stub domain"):
 #   $LAB/boot/stubdom-rootfs.cpio.gz  the stub domain's root file system:
-#                 busybox, xenstore-utils, the device model ($LAB_DM, with
+#                 busybox, xenstore-utils, the device model ($LAB_STUBDOM_DM,
+#                 else $LAB_DM, with
 #                 the libraries ldd lists), our vchan-socket-proxy, the
 #                 pcifront/privcmd/evtchn/gntdev/gntalloc modules, the HVM
 #                 guests' kernel and initramfs (libxl passes their dom0 paths
@@ -21,7 +22,9 @@ DEB=$LAB/deb
 B=$LAB/boot
 S=$LAB/stubdom-root
 X=$LAB/dom0-stubdom-extra
-DM=${LAB_DM:-$DEB/usr/libexec/xen-qemu-system-i386}
+# The stub domain's device model (dom0's, which serves the stub domain's
+# consoles, is LAB_DM: lab/mkinitrd.sh)
+DM=${LAB_STUBDOM_DM:-${LAB_DM:-$DEB/usr/libexec/xen-qemu-system-i386}}
 PROXY=$XEN/tools/vchan/vchan-socket-proxy
 
 [ -f "$B/dom0.cpio.gz" ] || { echo "lab: $B/dom0.cpio.gz is missing (lab/mkinitrd.sh)" >&2; exit 1; }
