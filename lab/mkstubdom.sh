@@ -15,6 +15,10 @@
 #                 and our vchan-socket-proxy where libxl runs it
 #                 (STUBDOM_QMP_PROXY_PATH in tools/config.h)
 # Run after lab/mkinitrd.sh, which builds dom0's initramfs and the guests'.
+# The proof (proof/mkimage.sh) gives its own: STUBDOM_BASE (dom0's
+# initramfs, default $LAB/boot/dom0.cpio.gz), STUBDOM_OUT (default
+# $LAB/boot/dom0-stubdom.cpio.gz) and STUBDOM_GUEST_FILES (what the guests
+# boot, default the lab guests' kernel and initramfs).
 set -eu
 : "${LAB:?}" "${XEN:?}" "${LABSRC:?}"
 LAB=$(cd "$LAB" && pwd); XEN=$(cd "$XEN" && pwd); LABSRC=$(cd "$LABSRC" && pwd)
@@ -27,7 +31,10 @@ X=$LAB/dom0-stubdom-extra
 DM=${LAB_STUBDOM_DM:-${LAB_DM:-$DEB/usr/libexec/xen-qemu-system-i386}}
 PROXY=$XEN/tools/vchan/vchan-socket-proxy
 
-[ -f "$B/dom0.cpio.gz" ] || { echo "lab: $B/dom0.cpio.gz is missing (lab/mkinitrd.sh)" >&2; exit 1; }
+BASE=${STUBDOM_BASE:-$B/dom0.cpio.gz}
+OUT=${STUBDOM_OUT:-$B/dom0-stubdom.cpio.gz}
+GUEST_FILES=${STUBDOM_GUEST_FILES:-$LAB/dom0-root/guest/vmlinuz $LAB/dom0-root/guest/ginitrd.gz}
+[ -f "$BASE" ] || { echo "lab: $BASE is missing (lab/mkinitrd.sh)" >&2; exit 1; }
 [ -x "$PROXY" ] || { echo "lab: $PROXY is missing (make lab-stubdom-image builds it)" >&2; exit 1; }
 kver=$(ls "$DEB/lib/modules" | head -1)
 paths() { sed -n "s/^$1 *:= *//p" "$XEN/config/Paths.mk"; }
@@ -79,7 +86,7 @@ for m in drivers/pci/xen-pcifront drivers/xen/xen-privcmd drivers/xen/xen-evtchn
     cp "$DEB/lib/modules/$kver/kernel/$m.ko" "$S/lib/modules/"
 done
 echo "xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xen-pcifront" > "$S/lib/modules/order"
-cp "$LAB/dom0-root/guest/vmlinuz" "$LAB/dom0-root/guest/ginitrd.gz" "$S/guest/"
+for f in $GUEST_FILES; do cp "$f" "$S/guest/"; done
 cp "$LABSRC/stubdom-init.sh" "$S/init"; chmod +x "$S/init"
 ( echo "device model: $DM"; echo "kernel: Debian $kver"
   echo "vchan-socket-proxy: $PROXY" ) > "$S/provenance"
@@ -98,6 +105,6 @@ printf '#!/bin/sh\nLD_LIBRARY_PATH=/usr/lib/xen-ims exec /usr/lib/xen-ims/vchan-
     > "$X$proxy_path"
 chmod +x "$X$proxy_path"
 ( cd "$X" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$LAB/dom0-stubdom-extra.cpio.gz"
-cat "$B/dom0.cpio.gz" "$LAB/dom0-stubdom-extra.cpio.gz" > "$B/dom0-stubdom.cpio.gz"
+cat "$BASE" "$LAB/dom0-stubdom-extra.cpio.gz" > "$OUT"
 echo "lab: stub domain root file system $(du -h "$B/stubdom-rootfs.cpio.gz" | cut -f1)" \
      "($(du -sh "$S" | cut -f1) unpacked), device model $DM"

@@ -8,7 +8,10 @@
 #   make proof-image    only the boot files (build/proof/lab/boot)
 #   make proof-run PROOF_RUN=amd-ir    one run (amd-ir amd-noir intel-ir intel-noir;
 #                       add -hv to boot our hypervisor, make xen-hypervisor,
-#                       and -native for native guest MSIs: amd-ir-hv-native)
+#                       -native for native guest MSIs: amd-ir-hv-native, and
+#                       -stubdom for the device model in a Linux stub domain:
+#                       intel-ir-stubdom; one policy only, PROOF_POLICIES=auto:
+#                       libxl cannot detach from a stub domain guest)
 #   make proof-matrix   the matrix from the runs' logs so far
 #   make proof-test     unit test of ims-probe's pure parts (cmocka)
 #
@@ -29,6 +32,7 @@ proof-qemu:
 
 proof-image: $(XEN)/tools/xl/xl
 	@test -x $(BUILD)/qemu/build/qemu-system-i386 || $(MAKE) qemu
+	@$(XMAKE) -C $(XEN)/tools/vchan vchan-socket-proxy
 	@$(PROOF_ENV) $(TOP)/proof/mkimage.sh
 
 # runs on our hypervisor (-hv) need make xen-hypervisor's xen.gz

@@ -20,7 +20,8 @@ import os, re, sys
 base = sys.argv[1] if len(sys.argv) > 1 else 'build/proof'
 logs = os.path.join(base, 'logs')
 RUNS = ['amd-ir', 'intel-ir', 'amd-noir', 'intel-noir',
-        'amd-ir-hv', 'amd-ir-hv-native', 'intel-ir-hv', 'amd-noir-hv']
+        'amd-ir-hv', 'amd-ir-hv-native', 'intel-ir-hv', 'amd-noir-hv',
+        'amd-ir-stubdom', 'intel-ir-stubdom', 'amd-ir-hv-stubdom']
 POLS = ['off', 'auto', 'expose', 'export', 'remap']
 COLS = [('driver', 'control'), ('driver', 'readback'), ('driver', 'ath11k'), ('driver', 'export'),
         ('raw', 'control'), ('raw', 'readback'), ('raw', 'ath11k'), ('raw', 'export')]

@@ -87,3 +87,10 @@ mkdir -p "$O/etc"; cat "$LAB/dom0-root/etc/lab-provenance" "$P/dm-provenance" > 
 ( cd "$O" && find . | "$DEB/bin/busybox" cpio -o -H newc -R 0:0 2>/dev/null ) | gzip -1 > "$P/overlay.cpio.gz"
 cat "$LAB/boot/dom0.cpio.gz" "$P/overlay.cpio.gz" > "$LAB/boot/dom0-proof.cpio.gz"
 say "$(du -h "$LAB/boot/dom0-proof.cpio.gz" | cut -f1) dom0 initramfs with the proof overlay"
+
+# The same with a Linux stub domain for the guest's device model (runs
+# ending in -stubdom; lab/README.md, "Stub domain").
+LAB=$LAB XEN=$XEN LABSRC=$TOP/lab LAB_DM=$DMBIN \
+    STUBDOM_BASE="$LAB/boot/dom0-proof.cpio.gz" STUBDOM_OUT="$LAB/boot/dom0-proof-stubdom.cpio.gz" \
+    STUBDOM_GUEST_FILES="$LAB/dom0-root/guest/vmlinuz $O/guest/proof-ginitrd.gz" \
+    "$TOP/lab/mkstubdom.sh"

@@ -26,24 +26,34 @@ BUILD=${BUILD:-$TOP/build}
 P=$BUILD/proof
 B=$P/lab/boot
 L=$P/logs
-run=${1:?usage: proof/run.sh (amd|intel)-(ir|noir)[-hv][-native]}
+run=${1:?usage: proof/run.sh (amd|intel)-(ir|noir)[-hv][-native][-stubdom]}
 case $run in
 amd-ir|amd-noir|intel-ir|intel-noir) ;;
 amd-ir-*|amd-noir-*|intel-ir-*|intel-noir-*)
     for opt in $(echo "${run#*-*-}" | tr - ' '); do
-        case $opt in hv|native) ;; *) echo "proof: unknown run $run ($opt)" >&2; exit 2 ;; esac
+        case $opt in hv|native|stubdom) ;; *) echo "proof: unknown run $run ($opt)" >&2; exit 2 ;; esac
     done ;;
 *) echo "proof: unknown run $run" >&2; exit 2 ;;
 esac
 hv=no; native=0
 case -$run- in *-hv-*) hv=yes ;; esac
 case -$run- in *-native-*) native=1 ;; esac
+# -stubdom: the guest's device model in a Linux stub domain (mkimage.sh).
+# One policy per boot: every further policy needs "xl pci-detach", which
+# libxl 4.17 refuses for a stub domain guest.
+stubdom=0 dom0img=dom0-proof.cpio.gz
+case -$run- in *-stubdom-*)
+    stubdom=1 dom0img=dom0-proof-stubdom.cpio.gz
+    case "${PROOF_POLICIES:-}" in ""|*,*)
+        echo "proof: run $run takes one policy (PROOF_POLICIES=auto, for one)" >&2; exit 2 ;;
+    esac ;;
+esac
 defpols=off,auto,expose,export
 [ $hv = no ] || defpols=remap,off,auto
 pols=$(echo "${PROOF_POLICIES:-$defpols}" | tr , :)   # no commas: -initrd separates modules with them
 QEMU=$("$TOP/proof/qemu-outer.sh" path)
 [ -x "$QEMU" ] || { echo "proof: $QEMU is missing (make proof-qemu)" >&2; exit 1; }
-[ -f "$B/dom0-proof.cpio.gz" ] || { echo "proof: no boot files (make proof-image)" >&2; exit 1; }
+[ -f "$B/$dom0img" ] || { echo "proof: no boot files (make proof-image)" >&2; exit 1; }
 mkdir -p "$L"
 case $run in
 amd-*)   iommu=amd-iommu,intremap=on ;;
@@ -80,7 +90,7 @@ timeout -k 10 "${PROOF_TIMEOUT:-3600}" "$QEMU" -L /usr/share/qemu -L /usr/share/
     -trace amdvi_ir_err -trace amdvi_ir_target_abort -trace amdvi_err \
     -device "$iommu" -device edu,addr=05.0,dma_mask=0xffffffffffffffff \
     -kernel "$xen" -append "$xenargs" \
-    -initrd "$B/vmlinuz console=hvc0 loglevel=5 proof_run=$run proof_policies=$pols proof_db_amd=$dbamd proof_hv=$([ $hv = yes ] && echo 1 || echo 0) proof_guest_native=$native,$B/dom0-proof.cpio.gz" \
+    -initrd "$B/vmlinuz console=hvc0 loglevel=5 proof_run=$run proof_policies=$pols proof_db_amd=$dbamd proof_hv=$([ $hv = yes ] && echo 1 || echo 0) proof_guest_native=$native proof_stubdom=$stubdom,$B/$dom0img" \
     -serial "file:$log" >> "$qlog" 2>&1
 qrc=$?
 wall=$(( $(date +%s) - t0 ))
