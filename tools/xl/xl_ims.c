@@ -309,7 +309,7 @@ int main_pci_ims_explain(int argc, char **argv)
     }
 
     if (libxl_pci_ims_explain(ctx, domid, type, device_model, &pci,
-                              &plan)) {
+                              &plan, NULL)) {
         fprintf(stderr, "pci-ims-explain: no plan for %s (see the "
                 "messages above)\n", argv[optind]);
         goto out;

@@ -294,9 +294,6 @@ _hidden libxl_pci_ims_support libxl__ims_qmp_x_ims_support(
 /* The same from a QMP transcript, reply "id": "ims" (pure). */
 _hidden libxl_pci_ims_support libxl__ims_qmp_transcript_support(
     libxl__gc *gc, const char *transcript);
-/* Asks a running domain's device model (QMP) whether it has x-ims. */
-_hidden int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
-                                       libxl_pci_ims_facts *f);
 
 /* Where the guest-visible export of a device lives in xenstore. */
 _hidden const char *libxl__ims_export_path(libxl__gc *gc, uint32_t domid,

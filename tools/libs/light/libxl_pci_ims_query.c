@@ -10,218 +10,241 @@
 
 #include "libxl_ims.h"
 
+/*----- the device model binary, asked over QMP -----*/
+
 #define IMS_PROBE_TIMEOUT_MS 10000
+/* The answer is a few KiB; more means the binary is not a device model. */
+#define IMS_PROBE_ANSWER_MAX (1024 * 1024)
+
+typedef struct ims_dm_probe ims_dm_probe;
+typedef void ims_dm_probe_callback(libxl__egc *egc, ims_dm_probe *dp);
 
 /*
- * What the device model says on fd until it closes it (NUL-terminated,
- * gc-allocated), or NULL; killed when it says nothing for
- * IMS_PROBE_TIMEOUT_MS.
+ * Dry run without a domain: the device model binary itself is asked, in
+ * a child started with no machine and no accelerator (so this works
+ * where Xen is not running), whether xen-pci-passthrough has x-ims.
+ * The callback finds facts->qemu_ims and qemu_ims_source filled in.
  */
-static char *read_answer(libxl__gc *gc, int fd, const char *binary,
-                         pid_t pid)
+struct ims_dm_probe {
+    /* caller fills in */
+    libxl__ao *ao;
+    const char *binary;
+    libxl_pci_ims_facts *facts;
+    ims_dm_probe_callback *callback;
+    /* private */
+    libxl__ev_child child;
+    libxl__ev_fd answer;
+    libxl__ev_time timeout;
+    libxl__carefd *answer_fd;
+    char *buf;
+    size_t len, cap;
+    bool discard; /* killed, or said too much: the answer is not used */
+};
+
+static void dm_probe_done(libxl__egc *egc, ims_dm_probe *dp)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    STATE_AO_GC(dp->ao);
+    libxl_pci_ims_facts *f = dp->facts;
 
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t r;
+    if (libxl__ev_child_inuse(&dp->child) ||
+        libxl__ev_fd_isregistered(&dp->answer))
+        return;
+    libxl__ev_time_deregister(gc, &dp->timeout);
 
-        if (poll(&pfd, 1, IMS_PROBE_TIMEOUT_MS) <= 0) {
-            LOG(WARN, "%s did not answer QMP in time", binary);
-            kill(pid, SIGKILL);
-            break;
-        }
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 16384;
-            buf = libxl__realloc(gc, buf, cap);
-        }
-        r = read(fd, buf + len, cap - len - 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        len += r;
+    if (dp->buf && !dp->discard) {
+        dp->buf[dp->len] = '\0';
+        f->qemu_ims = libxl__ims_qmp_transcript_support(gc, dp->buf);
     }
-    if (buf)
-        buf[len] = '\0';
-    return buf;
+    f->qemu_ims_source = libxl__sprintf(NOGC,
+        "QMP device-list-properties of %s%s", dp->binary,
+        f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ? " (no usable answer)"
+                                                     : "");
+    dp->callback(egc, dp);
 }
 
-/*
- * Dry run without a domain: ask the device model binary itself.  It is
- * started with no machine and no accelerator, so this works where Xen is
- * not running.  Synchronous on purpose: only the dry run uses it.
- */
-static void probe_dm_binary(libxl__gc *gc, const char *binary,
-                            libxl_pci_ims_facts *f)
+/* Stops listening and kills the child; the answer so far is dropped. */
+static void dm_probe_stop(libxl__egc *egc, ims_dm_probe *dp)
 {
-    static const char qmp_in[] =
+    STATE_AO_GC(dp->ao);
+
+    dp->discard = true;
+    libxl__ev_fd_deregister(gc, &dp->answer);
+    libxl__carefd_close(dp->answer_fd);
+    dp->answer_fd = NULL;
+    if (libxl__ev_child_inuse(&dp->child))
+        kill(dp->child.pid, SIGKILL);
+    dm_probe_done(egc, dp);
+}
+
+static void dm_probe_readable(libxl__egc *egc, libxl__ev_fd *ev, int fd,
+                              short events, short revents)
+{
+    ims_dm_probe *dp = CONTAINER_OF(ev, *dp, answer);
+    STATE_AO_GC(dp->ao);
+    ssize_t r;
+
+    for (;;) {
+        if (dp->cap - dp->len < 4096) {
+            if (dp->cap >= IMS_PROBE_ANSWER_MAX) {
+                LOG(WARN, "%s: more than %d bytes on QMP: not a device "
+                    "model's answer", dp->binary, IMS_PROBE_ANSWER_MAX);
+                dm_probe_stop(egc, dp);
+                return;
+            }
+            dp->cap = dp->cap ? dp->cap * 2 : 16384;
+            dp->buf = libxl__realloc(gc, dp->buf, dp->cap);
+        }
+        r = read(fd, dp->buf + dp->len, dp->cap - dp->len - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (r < 0) LOGE(WARN, "reading the QMP answer of %s", dp->binary);
+        if (r <= 0) break;
+        dp->len += r;
+    }
+    libxl__ev_fd_deregister(gc, &dp->answer);
+    libxl__carefd_close(dp->answer_fd);
+    dp->answer_fd = NULL;
+    dm_probe_done(egc, dp);
+}
+
+static void dm_probe_timedout(libxl__egc *egc, libxl__ev_time *ev,
+                              const struct timeval *requested_abs, int rc)
+{
+    ims_dm_probe *dp = CONTAINER_OF(ev, *dp, timeout);
+    STATE_AO_GC(dp->ao);
+
+    if (rc == ERROR_TIMEDOUT)
+        LOG(WARN, "%s did not answer QMP in %d ms", dp->binary,
+            IMS_PROBE_TIMEOUT_MS);
+    dm_probe_stop(egc, dp);
+}
+
+static void dm_probe_exited(libxl__egc *egc, libxl__ev_child *child,
+                            pid_t pid, int status)
+{
+    ims_dm_probe *dp = CONTAINER_OF(child, *dp, child);
+    STATE_AO_GC(dp->ao);
+
+    if (status && !dp->discard)
+        libxl_report_child_exitstatus(CTX, XTL_DEBUG, dp->binary, pid,
+                                      status);
+    dm_probe_done(egc, dp);
+}
+
+static void dm_probe_start(libxl__egc *egc, ims_dm_probe *dp)
+{
+    STATE_AO_GC(dp->ao);
+    /* Less than PIPE_BUF: written whole into the empty pipe. */
+    static const char request[] =
         "{\"execute\":\"qmp_capabilities\"}\n"
         "{\"execute\":\"device-list-properties\","
         "\"arguments\":{\"typename\":\"xen-pci-passthrough\"},"
         "\"id\":\"ims\"}\n"
         "{\"execute\":\"quit\"}\n";
-    int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-    pid_t pid = -1;
-    char *buf;
-    int status;
+    const char *args[] = {
+        dp->binary, "-machine", "none", "-accel", "qtest", "-nodefaults",
+        "-display", "none", "-qmp", "stdio", NULL };
+    libxl__carefd *dm_in = NULL, *dm_out = NULL, *to_dm = NULL;
+    int in[2], out[2], r;
+    pid_t pid;
 
-    f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
-    if (access(binary, X_OK)) {
-        f->qemu_ims_source = libxl__sprintf(NOGC, "device model %s: %s",
-                                            binary, strerror(errno));
+    libxl__ev_child_init(&dp->child);
+    libxl__ev_fd_init(&dp->answer);
+    libxl__ev_time_init(&dp->timeout);
+    dp->answer_fd = NULL;
+    dp->buf = NULL;
+    dp->len = dp->cap = 0;
+    dp->discard = false;
+    dp->facts->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
+
+    if (access(dp->binary, X_OK)) {
+        dp->facts->qemu_ims_source = libxl__sprintf(NOGC,
+            "device model %s: %s", dp->binary, strerror(errno));
+        goto out;
+    }
+
+    libxl__carefd_begin();
+    r = libxl_pipe(CTX, in);
+    if (!r) {
+        dm_in = libxl__carefd_record(CTX, in[0]);
+        to_dm = libxl__carefd_record(CTX, in[1]);
+        r = libxl_pipe(CTX, out);
+        if (!r) {
+            dp->answer_fd = libxl__carefd_record(CTX, out[0]);
+            dm_out = libxl__carefd_record(CTX, out[1]);
+        }
+    }
+    libxl__carefd_unlock();
+    if (r) goto out;
+
+    if (write(libxl__carefd_fd(to_dm), request, sizeof(request) - 1)
+        != sizeof(request) - 1) {
+        LOGE(WARN, "writing the QMP request to %s", dp->binary);
+        goto out;
+    }
+    libxl__carefd_close(to_dm);
+    to_dm = NULL;
+
+    pid = libxl__ev_child_fork(gc, &dp->child, dm_probe_exited);
+    if (pid < 0) goto out;
+    if (!pid) {
+        int null = open("/dev/null", O_WRONLY);
+
+        libxl__exec(gc, libxl__carefd_fd(dm_in), libxl__carefd_fd(dm_out),
+                    null, dp->binary, (char *const *)args, NULL);
+    }
+    libxl__carefd_close(dm_in);
+    libxl__carefd_close(dm_out);
+    dm_in = dm_out = NULL;
+
+    if (libxl_fd_set_nonblock(CTX, libxl__carefd_fd(dp->answer_fd), 1) ||
+        libxl__ev_fd_register(gc, &dp->answer, dm_probe_readable,
+                              libxl__carefd_fd(dp->answer_fd), POLLIN) ||
+        libxl__ev_time_register_rel(dp->ao, &dp->timeout, dm_probe_timedout,
+                                    IMS_PROBE_TIMEOUT_MS)) {
+        dm_probe_stop(egc, dp);
         return;
     }
-    if (pipe(in) || pipe(out)) {
-        LOGE(ERROR, "pipe");
-        goto out;
-    }
-    pid = fork();
-    if (pid < 0) {
-        LOGE(ERROR, "fork");
-        goto out;
-    }
-    if (!pid) {
-        int null = open("/dev/null", O_RDWR);
-
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        if (null >= 0) dup2(null, 2);
-        execl(binary, binary, "-machine", "none", "-accel", "qtest",
-              "-nodefaults", "-display", "none", "-qmp", "stdio",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]); in[0] = -1;
-    close(out[1]); out[1] = -1;
-    if (write(in[1], qmp_in, sizeof(qmp_in) - 1) != sizeof(qmp_in) - 1)
-        LOGE(WARN, "writing to %s", binary);
-    close(in[1]); in[1] = -1;
-
-    buf = read_answer(gc, out[0], binary, pid);
-    if (buf)
-        f->qemu_ims = libxl__ims_qmp_transcript_support(gc, buf);
-    f->qemu_ims_source = libxl__sprintf(NOGC,
-        "QMP device-list-properties of %s%s", binary,
-        f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ? " (no usable answer)"
-                                                     : "");
+    return;
 
  out:
-    if (pid > 0)
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    if (in[0] >= 0) close(in[0]);
-    if (in[1] >= 0) close(in[1]);
-    if (out[0] >= 0) close(out[0]);
-    if (out[1] >= 0) close(out[1]);
+    libxl__carefd_close(dm_in);
+    libxl__carefd_close(dm_out);
+    libxl__carefd_close(to_dm);
+    libxl__carefd_close(dp->answer_fd);
+    dp->answer_fd = NULL;
+    dm_probe_done(egc, dp);
 }
 
-/*
- * The facts of the guest: a running domain's (its type, its device
- * model, its MSIs), or those of a new domain of guest_type.
- */
-static int explain_guest_facts(libxl__gc *gc, uint32_t domid,
-                               libxl_domain_type guest_type,
-                               const char *device_model, uint32_t *dm_domid,
-                               libxl_pci_ims_facts *f)
-{
-    int rc;
+/*----- xl pci-ims-explain -----*/
 
-    if (domid == INVALID_DOMID) {
-        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
-            guest_type = LIBXL_DOMAIN_TYPE_HVM;
-        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
-            probe_dm_binary(gc, device_model ? device_model
-                                             : QEMU_XEN_PATH, f);
-            libxl__ims_guest_msi_new_domain(f);
-        }
-        f->guest_type = guest_type;
-        return 0;
-    }
-    if (!CTX->xch) {
-        LOG(ERROR, "domain %u: Xen is not running here", domid);
-        return ERROR_INVAL;
-    }
-    guest_type = libxl__domain_type(gc, domid);
-    if (guest_type == LIBXL_DOMAIN_TYPE_INVALID) {
-        LOG(ERROR, "domain %u does not exist", domid);
-        return ERROR_INVAL;
-    }
-    *dm_domid = libxl_get_stubdom_id(CTX, domid);
-    f->stubdomain = *dm_domid != 0;
-    if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
-        rc = libxl__ims_probe_domain_dm(gc, domid, f);
-        if (rc) return rc;
-        libxl__ims_guest_msi(gc, domid, false, f);
-    }
-    f->guest_type = guest_type;
-    return 0;
-}
-
-int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
-                          libxl_domain_type guest_type,
-                          const char *device_model,
-                          const libxl_device_pci *pci,
-                          libxl_pci_ims_plan *plan)
-{
-    GC_INIT(ctx);
-    bool have_domain = domid != INVALID_DOMID;
-    libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
-    uint32_t vdevfn = pci->vdevfn, attached_vdevfn = 0;
-    uint32_t dm_domid = 0;
+typedef struct {
+    libxl__ao *ao;
+    libxl_device_pci pci;
     libxl__ims_env env;
-    libxl__ims_request rq = {
-        .env = &env, .pci = pci, .policy = pci->ims_policy,
-        .domid = have_domain ? domid : DOMID_INVALID,
-        .ask_xen = CTX->xch != NULL,
-    };
-    int rc;
-
-    libxl_pci_ims_plan_dispose(plan);
-    libxl_pci_ims_plan_init(plan);
-    plan->bdf = libxl__sprintf(NOGC, PCI_BDF, pci->domain,
-                               pci->bus, pci->dev, pci->func);
-
-    libxl__ims_env_read(gc, &env, false);
-    rc = libxl__ims_plan_gather(gc, &rq, plan);
-    if (rc) goto out;
-    rc = explain_guest_facts(gc, domid, guest_type, device_model, &dm_domid,
-                             &plan->facts);
-    if (rc) goto out;
-
-    if (have_domain)
-        rq.attached = libxl__ims_attached_device(gc, domid, pci, &recorded,
-                                                 &attached_vdevfn);
-    if (rq.attached && rq.policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
-        rq.policy = recorded;
-    rq.policy = libxl__ims_effective_policy(rq.policy);
-    libxl__ims_plan_decide(gc, &rq, plan);
-
-    /* The slot the guest sees it in, unless the caller names one. */
-    if (!vdevfn && rq.attached)
-        vdevfn = attached_vdevfn;
-    libxl__ims_plan_sinks(gc, plan, pci, have_domain ? domid : 0, dm_domid,
-                          vdevfn);
-    rc = 0;
-
- out:
-    GC_FREE;
-    return rc;
-}
+    libxl__ims_request rq;
+    libxl_pci_ims_plan *plan;
+    uint32_t domid, dm_domid;
+    bool probing_domain_dm; /* the binary is the domain's device model */
+    ims_dm_probe probe;
+} ims_explain_state;
 
 /*
  * The device model of a running domain, for a dry run: the answer its
  * QMP gave at an earlier attach (cached in xenstore), else the binary
- * the domain was started with, asked the same way in a throwaway QEMU.
- * A stub domain's device model can only be asked at attach.
+ * the domain was started with, asked the same way in a throwaway QEMU
+ * (*binary_r, NULL when there is nothing to ask).  A stub domain's
+ * device model can only be asked at attach.
  */
-int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
-                               libxl_pci_ims_facts *f)
+static int domain_dm_binary(libxl__gc *gc, uint32_t domid,
+                            libxl_pci_ims_facts *f, const char **binary_r)
 {
     libxl_domain_config d_config;
-    const char *cached, *binary;
+    const char *cached;
     int rc;
 
     libxl_domain_config_init(&d_config);
+    *binary_r = NULL;
     f->qemu_ims = LIBXL_PCI_IMS_SUPPORT_UNKNOWN;
 
     rc = libxl__xs_read_checked(gc, XBT_NULL,
@@ -247,19 +270,156 @@ int libxl__ims_probe_domain_dm(libxl__gc *gc, uint32_t domid,
         goto out;
     }
     /* As libxl__domain_device_model(), without its defaults asserted. */
-    binary = d_config.b_info.device_model ?: QEMU_XEN_PATH;
-    probe_dm_binary(gc, binary, f);
-    {
-        char *how = f->qemu_ims_source;
-
-        f->qemu_ims_source = libxl__sprintf(NOGC, "%s (the device model of "
-            "domain %u, probed as a binary)", how ? how : binary, domid);
-        free(how);
-    }
+    *binary_r = libxl__strdup(gc, d_config.b_info.device_model ?:
+                                  QEMU_XEN_PATH);
 
  out:
     libxl_domain_config_dispose(&d_config);
     return rc;
+}
+
+/*
+ * The facts of the guest: a running domain's (its type, its device
+ * model, its MSIs), or those of a new domain of guest_type.  *binary_r
+ * is the device model binary still to be asked, or NULL.
+ */
+static int explain_guest_facts(libxl__gc *gc, ims_explain_state *es,
+                               libxl_domain_type guest_type,
+                               const char *device_model,
+                               const char **binary_r)
+{
+    libxl_pci_ims_facts *f = &es->plan->facts;
+    uint32_t domid = es->domid;
+    int rc;
+
+    *binary_r = NULL;
+    if (domid == INVALID_DOMID) {
+        if (guest_type == LIBXL_DOMAIN_TYPE_INVALID)
+            guest_type = LIBXL_DOMAIN_TYPE_HVM;
+        if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
+            *binary_r = device_model ? libxl__strdup(gc, device_model)
+                                     : QEMU_XEN_PATH;
+            libxl__ims_guest_msi_new_domain(f);
+        }
+        f->guest_type = guest_type;
+        return 0;
+    }
+    if (!CTX->xch) {
+        LOG(ERROR, "domain %u: Xen is not running here", domid);
+        return ERROR_INVAL;
+    }
+    guest_type = libxl__domain_type(gc, domid);
+    if (guest_type == LIBXL_DOMAIN_TYPE_INVALID) {
+        LOG(ERROR, "domain %u does not exist", domid);
+        return ERROR_INVAL;
+    }
+    es->dm_domid = libxl_get_stubdom_id(CTX, domid);
+    f->stubdomain = es->dm_domid != 0;
+    if (guest_type == LIBXL_DOMAIN_TYPE_HVM) {
+        rc = domain_dm_binary(gc, domid, f, binary_r);
+        if (rc) return rc;
+        es->probing_domain_dm = *binary_r != NULL;
+        libxl__ims_guest_msi(gc, domid, false, f);
+    }
+    f->guest_type = guest_type;
+    return 0;
+}
+
+/* Decides with every fact gathered, and completes the ao. */
+static void explain_decide(libxl__egc *egc, ims_explain_state *es, int rc)
+{
+    STATE_AO_GC(es->ao);
+    libxl__ims_request *rq = &es->rq;
+    libxl_pci_ims_plan *plan = es->plan;
+    bool have_domain = es->domid != INVALID_DOMID;
+    libxl_pci_ims_policy recorded = LIBXL_PCI_IMS_POLICY_DEFAULT;
+    uint32_t vdevfn = es->pci.vdevfn, attached_vdevfn = 0;
+
+    if (rc) goto out;
+
+    if (have_domain)
+        rq->attached = libxl__ims_attached_device(gc, es->domid, &es->pci,
+                                                  &recorded,
+                                                  &attached_vdevfn);
+    if (rq->attached && rq->policy == LIBXL_PCI_IMS_POLICY_DEFAULT)
+        rq->policy = recorded;
+    rq->policy = libxl__ims_effective_policy(rq->policy);
+    libxl__ims_plan_decide(gc, rq, plan);
+
+    /* The slot the guest sees it in, unless the caller names one. */
+    if (!vdevfn && rq->attached)
+        vdevfn = attached_vdevfn;
+    libxl__ims_plan_sinks(gc, plan, &es->pci, have_domain ? es->domid : 0,
+                          es->dm_domid, vdevfn);
+
+ out:
+    libxl_device_pci_dispose(&es->pci);
+    libxl__ao_complete(egc, es->ao, rc);
+}
+
+static void explain_dm_answered(libxl__egc *egc, ims_dm_probe *dp)
+{
+    ims_explain_state *es = CONTAINER_OF(dp, *es, probe);
+    STATE_AO_GC(es->ao);
+    libxl_pci_ims_facts *f = &es->plan->facts;
+
+    if (es->probing_domain_dm) {
+        char *how = f->qemu_ims_source;
+
+        f->qemu_ims_source = libxl__sprintf(NOGC, "%s (the device model of "
+            "domain %u, probed as a binary)", how ? how : dp->binary,
+            es->domid);
+        free(how);
+    }
+    explain_decide(egc, es, 0);
+}
+
+int libxl_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
+                          libxl_domain_type guest_type,
+                          const char *device_model,
+                          const libxl_device_pci *pci,
+                          libxl_pci_ims_plan *plan,
+                          const libxl_asyncop_how *ao_how)
+{
+    AO_CREATE(ctx, domid, ao_how);
+    ims_explain_state *es;
+    const char *binary = NULL;
+    int rc;
+
+    GCNEW(es);
+    es->ao = ao;
+    es->plan = plan;
+    es->domid = domid;
+    libxl_device_pci_init(&es->pci);
+    libxl_device_pci_copy(CTX, &es->pci, pci);
+    es->rq = (libxl__ims_request){
+        .env = &es->env, .pci = &es->pci, .policy = pci->ims_policy,
+        .domid = domid != INVALID_DOMID ? domid : DOMID_INVALID,
+        .ask_xen = CTX->xch != NULL,
+    };
+
+    libxl_pci_ims_plan_dispose(plan);
+    libxl_pci_ims_plan_init(plan);
+    plan->bdf = libxl__sprintf(NOGC, PCI_BDF, pci->domain,
+                               pci->bus, pci->dev, pci->func);
+
+    libxl__ims_env_read(gc, &es->env, false);
+    rc = libxl__ims_plan_gather(gc, &es->rq, plan);
+    if (rc) goto out;
+    rc = explain_guest_facts(gc, es, guest_type, device_model, &binary);
+    if (rc) goto out;
+    if (binary) {
+        es->probe.ao = ao;
+        es->probe.binary = binary;
+        es->probe.facts = &plan->facts;
+        es->probe.callback = explain_dm_answered;
+        dm_probe_start(egc, &es->probe);
+        return AO_INPROGRESS;
+    }
+
+ out:
+    explain_decide(egc, es, rc);
+    return AO_INPROGRESS;
 }
 
 /* list with one more device, dom:bus:dev.func, at its end (*n counts). */

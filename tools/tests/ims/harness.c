@@ -536,6 +536,22 @@ int test_pci_add(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci)
     return libxl_device_pci_add(ctx, domid, pci, NULL);
 }
 
+int test_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
+                         libxl_domain_type guest_type,
+                         const char *device_model,
+                         const libxl_device_pci *pci,
+                         libxl_pci_ims_plan *plan,
+                         const libxl_asyncop_how *ao_how)
+{
+    return libxl_pci_ims_explain(ctx, domid, guest_type, device_model, pci,
+                                 plan, ao_how);
+}
+
+int test_event_wait(libxl_ctx *ctx, libxl_event **event_r)
+{
+    return libxl_event_wait(ctx, event_r, LIBXL_EVENTMASK_ALL, NULL, NULL);
+}
+
 /* A strategy list as the database writes it ("remap|export"). */
 const char *test_strategy_list(const libxl_pci_ims_strategy *l, int n)
 {

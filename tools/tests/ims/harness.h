@@ -148,6 +148,15 @@ int test_ims_attach_prepare(libxl_ctx *ctx, uint32_t domid, int bus,
 /* libxl_device_pci_add(ctx, domid, pci, NULL), which files that include
  * libxl_internal.h may not call. */
 int test_pci_add(libxl_ctx *ctx, uint32_t domid, libxl_device_pci *pci);
+/* libxl_pci_ims_explain() and libxl_event_wait(ctx, event_r, all
+ * events, NULL, NULL), for the same reason. */
+int test_pci_ims_explain(libxl_ctx *ctx, uint32_t domid,
+                         libxl_domain_type guest_type,
+                         const char *device_model,
+                         const libxl_device_pci *pci,
+                         libxl_pci_ims_plan *plan,
+                         const libxl_asyncop_how *ao_how);
+int test_event_wait(libxl_ctx *ctx, libxl_event **event_r);
 
 struct xs_handle;
 /* xenstore as text: a node's permissions ("n0,r5"), and every node

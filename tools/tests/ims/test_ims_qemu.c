@@ -104,9 +104,9 @@ static void explain(const char *binary, libxl_pci_ims_policy policy,
     pci.bus = 4;
     pci.ims_policy = policy;
     libxl_pci_ims_plan_init(plan);
-    assert_int_equal(libxl_pci_ims_explain(ctx, INVALID_DOMID,
-                                           LIBXL_DOMAIN_TYPE_HVM, binary,
-                                           &pci, plan), 0);
+    assert_int_equal(test_pci_ims_explain(ctx, INVALID_DOMID,
+                                          LIBXL_DOMAIN_TYPE_HVM, binary,
+                                          &pci, plan, NULL), 0);
     libxl_device_pci_dispose(&pci);
 }
 
@@ -188,6 +188,71 @@ static void test_probe_not_a_device_model(void **state)
     explain("/bin/true", LIBXL_PCI_IMS_POLICY_AUTO, &plan);
     assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+/*
+ * A binary that floods its output (yes(1) repeats its arguments): libxl
+ * stops reading at its limit and kills it; the fact is unknown.
+ */
+static void test_probe_answer_too_long(void **state)
+{
+    libxl_pci_ims_plan plan;
+
+    if (!patched) skip();
+    set_iommu("amd");
+    explain("/usr/bin/yes", LIBXL_PCI_IMS_POLICY_AUTO, &plan);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
+    assert_non_null(strstr(plan.facts.qemu_ims_source, "no usable answer"));
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+/* A binary that never answers is killed when its time is up. */
+static void test_probe_no_answer(void **state)
+{
+    libxl_pci_ims_plan plan;
+    const char *dm;
+
+    if (!patched) skip();
+    dm = test_write_file(root, "silent-dm", "#!/bin/sh\nexec sleep 600\n");
+    assert_int_equal(chmod(dm, 0755), 0);
+    set_iommu("amd");
+    explain(dm, LIBXL_PCI_IMS_POLICY_AUTO, &plan);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
+    assert_non_null(strstr(plan.facts.qemu_ims_source, "no usable answer"));
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+    libxl_pci_ims_plan_dispose(&plan);
+}
+
+/*
+ * The dry run as an asynchronous operation: it completes with an
+ * OPERATION_COMPLETE event carrying the caller's for_user, and the plan
+ * is filled in by then.
+ */
+static void test_probe_asynchronous(void **state)
+{
+    libxl_asyncop_how how = { .u.for_event = 0x1a5 };
+    libxl_pci_ims_plan plan;
+    libxl_device_pci pci;
+    libxl_event *ev = NULL;
+
+    if (!patched) skip();
+    set_iommu("amd");
+    libxl_device_pci_init(&pci);
+    pci.bus = 4;
+    libxl_pci_ims_plan_init(&plan);
+    assert_int_equal(test_pci_ims_explain(ctx, INVALID_DOMID,
+                                          LIBXL_DOMAIN_TYPE_HVM, patched,
+                                          &pci, &plan, &how), 0);
+    libxl_device_pci_dispose(&pci);
+    assert_int_equal(test_event_wait(ctx, &ev), 0);
+    assert_int_equal(ev->type, LIBXL_EVENT_TYPE_OPERATION_COMPLETE);
+    assert_int_equal(ev->for_user, 0x1a5);
+    assert_int_equal(ev->u.operation_complete.rc, 0);
+    libxl_event_free(ctx, ev);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_YES);
+    assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPOSE);
     libxl_pci_ims_plan_dispose(&plan);
 }
 
@@ -366,6 +431,9 @@ int main(void)
         cmocka_unit_test(test_probe_patched_says_yes),
         cmocka_unit_test(test_probe_stock_says_no),
         cmocka_unit_test(test_probe_not_a_device_model),
+        cmocka_unit_test(test_probe_answer_too_long),
+        cmocka_unit_test(test_probe_no_answer),
+        cmocka_unit_test(test_probe_asynchronous),
         cmocka_unit_test(test_attach_with_patched_device_model),
     };
 

@@ -736,9 +736,9 @@ static void test_explain_for_a_running_domain(void **state)
     /* The answer its QMP gave at an earlier attach. */
     assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims",
                          "yes", 3));
-    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
-                                           &pci, &plan), 0);
+    assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                          LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                          &pci, &plan, NULL), 0);
     assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_YES);
     assert_non_null(strstr(plan.facts.qemu_ims_source, "cached"));
     assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
@@ -753,9 +753,9 @@ static void test_explain_for_a_running_domain(void **state)
                                                sizeof(config)), 0);
         GC_FREE;
     }
-    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
-                                           &pci, &plan), 0);
+    assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                          LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                          &pci, &plan, NULL), 0);
     assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_NO);
     assert_non_null(strstr(plan.facts.qemu_ims_source,
                            "/usr/libexec/xen-qemu-system-i386"));
@@ -778,16 +778,16 @@ static void test_explain_for_a_running_domain(void **state)
         write_pci_backend(nodes, sizeof(nodes) / sizeof(nodes[0]));
         assert_true(xs_write(ctx->xsh, XBT_NULL, "/libxl/31990/ims-dm-x-ims",
                              "yes", 3));
-        assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                               LIBXL_DOMAIN_TYPE_INVALID,
-                                               NULL, &pci, &plan), 0);
+        assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                              LIBXL_DOMAIN_TYPE_INVALID,
+                                              NULL, &pci, &plan, NULL), 0);
         assert_int_equal(plan.policy, LIBXL_PCI_IMS_POLICY_OFF);
         assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_NONE);
         /* An explicit policy still wins. */
         pci.ims_policy = LIBXL_PCI_IMS_POLICY_AUTO;
-        assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                               LIBXL_DOMAIN_TYPE_INVALID,
-                                               NULL, &pci, &plan), 0);
+        assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                              LIBXL_DOMAIN_TYPE_INVALID,
+                                              NULL, &pci, &plan, NULL), 0);
         assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_EXPORT);
         /* ...in the slot the guest sees the device in (vdevfn-0). */
         {
@@ -804,9 +804,9 @@ static void test_explain_for_a_running_domain(void **state)
     }
 
     /* A domain that does not exist is an error, not a guess. */
-    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID + 7,
-                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
-                                           &pci, &plan), ERROR_INVAL);
+    assert_int_equal(test_pci_ims_explain(ctx, DOMID + 7,
+                                          LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                          &pci, &plan, NULL), ERROR_INVAL);
     libxl_pci_ims_plan_dispose(&plan);
     libxl_device_pci_dispose(&pci);
 }
@@ -982,17 +982,17 @@ static void test_explain_attached_remap(void **state)
                          "no", 2));
     /* Not attached: the record of another attach says nothing. */
     assert_true(xs_write(ctx->xsh, XBT_NULL, rec, "remap", 5));
-    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
-                                           &pci, &plan), 0);
+    assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                          LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                          &pci, &plan, NULL), 0);
     assert_int_equal(plan.strategy, LIBXL_PCI_IMS_STRATEGY_REMAP);
     assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
 
     write_pci_backend(nodes, sizeof(nodes) / sizeof(nodes[0]));
-    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
-                                           &pci, &plan), 0);
+    assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                          LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                          &pci, &plan, NULL), 0);
     assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_YES);
     assert_non_null(strstr(plan.facts.hv_remap_source, "at attach"));
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_APPLIED);
@@ -1002,9 +1002,9 @@ static void test_explain_attached_remap(void **state)
     /* Attached, and the attach took another strategy: Xen said no then,
      * and the plan is not remap pending but what the attach could do. */
     assert_true(xs_write(ctx->xsh, XBT_NULL, rec, "expose", 6));
-    assert_int_equal(libxl_pci_ims_explain(ctx, DOMID,
-                                           LIBXL_DOMAIN_TYPE_INVALID, NULL,
-                                           &pci, &plan), 0);
+    assert_int_equal(test_pci_ims_explain(ctx, DOMID,
+                                          LIBXL_DOMAIN_TYPE_INVALID, NULL,
+                                          &pci, &plan, NULL), 0);
     assert_int_equal(plan.facts.hv_remap, LIBXL_PCI_IMS_SUPPORT_NO);
     assert_non_null(strstr(plan.facts.hv_remap_source,
                            "not taken at attach"));
