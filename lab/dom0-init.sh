@@ -288,6 +288,16 @@ check_plan() {
     fi
     result "$1" $bad "$n entries promised by the plan, all present with their permissions; ims_strategy=$st; guest-visible pci-ims: $gv"
 }
+ims_nodes() { # our entries in xenstore, sorted (retried while a step dies: see xs_get)
+    for try in 1 2 3; do
+        if xenstore-ls -f / > /tmp/ims_nodes.all 2>/dev/null; then
+            grep -E 'ims_strategy|/pci-ims' /tmp/ims_nodes.all > /tmp/ims_nodes.sel
+            [ $? -le 1 ] && sort /tmp/ims_nodes.sel && return 0
+        fi
+        echo "  (ims_nodes: try $try failed)" >&2
+    done
+    return 1
+}
 ours_left() { # anything of ours left in xenstore?
     xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims|ims-dm-x-ims'
 }
@@ -482,9 +492,15 @@ if [ "$lab_mode" = full ]; then
     # libxl 4.17 cannot take a device from a guest whose device model runs
     # in a stub domain (it looks for it in the guest's own backend, which
     # such a guest does not have): the refusal must change nothing
-    before=$(xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims' | sort)
+    before=$(ims_nodes)
     x xl -v pci-detach g1 "$EDU2"; r=$RC
-    after=$(xenstore-ls -f / 2>/dev/null | grep -E 'ims_strategy|/pci-ims' | sort)
+    # read again when they differ: dom0's programs crash now and then
+    # (README.md, "Known problem"); a real change stays a change
+    for try in 1 2 3; do
+        after=$(ims_nodes)
+        [ "$before" = "$after" ] && break
+        echo "  (IMS entries differ after the refused detach, try $try)"
+    done
     still=$(xl pci-list g1-dm | grep -c "${EDU2#0000:}")
     [ $r != 0 ] && [ "$before" = "$after" ] && [ "$still" = 1 ]
     result hotplug-detach-refused $? "exit $r (libxl 4.17 has no record of a stub domain guest's devices); IMS entries unchanged: $([ "$before" = "$after" ] && echo yes || echo no); $EDU2 still with g1-dm: $still"
