@@ -38,13 +38,40 @@ series_list() {
 # after each patch, HOOK PATCH is called (e.g. to commit it).  WHAT names
 # the tree in messages ("the pristine tree").
 apply_queue() {
-    local gd=$1 idx=$2 series=$3 dir=$4 what=$5 hook=${6:-} list p
+    local gd=$1 idx=$2 series=$3 dir=$4 what=$5 hook=${6:-} list p before after
     list=$(series_list "$series" "$dir") || exit 1
     for p in $list; do
+        before=$(GIT_INDEX_FILE=$idx git -C "$gd" write-tree)
         GIT_INDEX_FILE=$idx git -C "$gd" apply --cached --whitespace=nowarn "$p" >&2 ||
             die "patch $(basename "$p") does not apply to $what plus the patches before it"
+        after=$(GIT_INDEX_FILE=$idx git -C "$gd" write-tree)
+        hunks_in_place "$p" "$(git -C "$gd" diff-tree -p "$before" "$after")" ||
+            die "patch $(basename "$p") applies to $what, but a hunk landed in another function than the one it names (above): the context matched elsewhere; refresh the patch for this tree"
         [ -z "$hook" ] || "$hook" "$p"
     done
+}
+
+# c_hunk_functions: "FILE: FUNCTION" for each hunk of a diff on stdin in a
+# C file, as git names it in the hunk header.
+c_hunk_functions() {
+    awk '/^\+\+\+ / { f = substr($2, 3); next }
+         /^@@ / && f ~ /\.[ch]$/ { c = $0; sub(/^@@ [^@]* @@ ?/, "", c); print f ": " c }' | sort
+}
+
+# hunks_in_place PATCH APPLIED-DIFF: git apply finds a hunk by its context
+# lines wherever they match nearest to the stated line, so in another
+# version's tree a hunk can land in another function with the same lines
+# (a parameter list, a closing block).  The function each C hunk names in
+# its header must be the one where it landed.
+hunks_in_place() {
+    local want got
+    want=$(c_hunk_functions < "$1")
+    got=$(printf '%s\n' "$2" | c_hunk_functions)
+    [ "$want" = "$got" ] && return 0
+    echo "  patch's hunks: $(echo "$want" | tr '\n' ';')" >&2
+    echo "  where they landed: $(echo "$got" | tr '\n' ';')" >&2
+    diff <(echo "$want") <(echo "$got") >&2
+    return 1
 }
 
 # apply_quilt DIR SERIES PATCHDIR WHAT: patch(1) the patches of a quilt
