@@ -55,10 +55,12 @@ static void dm_probe_done(libxl__egc *egc, ims_dm_probe *dp)
         dp->buf[dp->len] = '\0';
         f->qemu_ims = libxl__ims_qmp_transcript_support(gc, dp->buf);
     }
-    f->qemu_ims_source = libxl__sprintf(NOGC,
-        "QMP device-list-properties of %s%s", dp->binary,
-        f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN ? " (no usable answer)"
-                                                     : "");
+    /* Unless the binary could not even be started (the reason is set). */
+    if (!f->qemu_ims_source)
+        f->qemu_ims_source = libxl__sprintf(NOGC,
+            "QMP device-list-properties of %s%s", dp->binary,
+            f->qemu_ims == LIBXL_PCI_IMS_SUPPORT_UNKNOWN
+            ? " (no usable answer)" : "");
     dp->callback(egc, dp);
 }
 

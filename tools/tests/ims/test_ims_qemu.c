@@ -189,6 +189,14 @@ static void test_probe_not_a_device_model(void **state)
     assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
     assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
     libxl_pci_ims_plan_dispose(&plan);
+
+    /* No such binary: the source says why. */
+    explain("/nonexistent/qemu", LIBXL_PCI_IMS_POLICY_AUTO, &plan);
+    assert_int_equal(plan.facts.qemu_ims, LIBXL_PCI_IMS_SUPPORT_UNKNOWN);
+    assert_non_null(strstr(plan.facts.qemu_ims_source,
+                           "/nonexistent/qemu: No such file"));
+    assert_int_equal(plan.outcome, LIBXL_PCI_IMS_OUTCOME_PENDING);
+    libxl_pci_ims_plan_dispose(&plan);
 }
 
 /*
